@@ -1,0 +1,69 @@
+"""A learning-management system for marketing teams adopting marketing-technology platforms.
+
+`create_app` is the only place an application is built.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from lms.config import build_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """Build the application; `config` overrides what the environment says (tests use it)."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.update(build_config(instance, config))
+
+    from lms import models  # noqa: F401  (every model registered before anything queries)
+    from lms.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    from lms import security
+    from lms.accounts.loader import load_user
+    from lms.privacy import handlers  # noqa: F401  (registers personal-data handlers)
+
+    login_manager.user_loader(load_user)
+    security.init_app(app)
+
+    from lms.accounts.views import bp as accounts_bp
+    from lms.admin.views import bp as admin_bp
+    from lms.curricula.views import bp as curricula_bp
+    from lms.main.views import bp as main_bp
+    from lms.main.views import register_error_pages
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(curricula_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    register_error_pages(app)
+
+    from lms.templating import init_app as init_templating
+
+    init_templating(app)
+
+    from lms.cli import register_commands
+
+    register_commands(app)
+    return app

@@ -1,0 +1,1 @@
+"""Administration: users and roles, teams, the organisation's calendar, curricula, audit log."""

@@ -1,0 +1,150 @@
+"""Command-line tools, grouped by domain: `flask --app lms curricula load`, `... demo seed`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+
+from lms.extensions import db
+
+
+def _curricula_path(path: str | None) -> Path:
+    return Path(path or current_app.config["LMS_CURRICULA_PATH"])
+
+
+curricula_cli = click.Group("curricula", help="Validate and load the curriculum files.")
+
+
+@curricula_cli.command("validate")
+@click.argument("path", required=False)
+def validate_command(path: str | None) -> None:
+    """Check every curriculum file under PATH (default: curricula/) without loading."""
+    from lms.curricula.loader import validate_curricula
+
+    parsed, problems = validate_curricula(_curricula_path(path))
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s) in {len(parsed)} file(s).", err=True)
+        sys.exit(1)
+    click.echo(f"{len(parsed)} file(s) valid.")
+
+
+@curricula_cli.command("load")
+@click.argument("path", required=False)
+def load_command(path: str | None) -> None:
+    """Load every curriculum file under PATH in one transaction (all or nothing)."""
+    from lms.curricula.loader import load_curricula
+
+    report = load_curricula(_curricula_path(path))
+    if not report.ok:
+        db.session.rollback()
+        for problem in report.problems:
+            click.echo(str(problem), err=True)
+        click.echo("Nothing was loaded.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    for label, items in (("created", report.created), ("updated", report.updated),
+                         ("unchanged", report.unchanged)):
+        for item in items:
+            click.echo(f"{label:>9}  {item}")
+    click.echo(
+        f"{len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged."
+    )
+
+
+users_cli = click.Group("users", help="Import and manage users.")
+
+
+@users_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--invite/--no-invite", default=True, help="E-mail invitations to new users.")
+def import_command(file: str, invite: bool) -> None:
+    """Create or update users from a CSV FILE (bad rows are reported, good rows kept)."""
+    from lms.accounts.importing import decode_upload, import_users
+    from lms.mail.outbox import deliver_pending
+
+    try:
+        text = decode_upload(Path(file).read_bytes())
+    except ValueError as error:
+        raise click.ClickException(f"{file}: {error}") from error
+    report = import_users(text, invite=invite, source=file)
+    db.session.commit()
+    deliver_pending()
+    for problem in report.problems:
+        click.echo(f"{file}: {problem}", err=True)
+    click.echo(report.summary())
+    if report.problems:
+        sys.exit(2 if (report.created or report.updated or report.unchanged) else 1)
+
+
+@users_cli.command("export")
+@click.argument("email")
+def export_command(email: str) -> None:
+    """Print everything the system holds about the user with EMAIL, as JSON."""
+    from lms.accounts.operations import find_user_by_email
+    from lms.audit.operations import record
+    from lms.privacy import export_user_data
+
+    user = find_user_by_email(email)
+    if user is None:
+        raise click.ClickException(f"no user with e-mail {email}")
+    click.echo(json.dumps(export_user_data(user), indent=2, default=str))
+    record("user.data_exported", target=user, via="cli")
+    db.session.commit()
+
+
+demo_cli = click.Group("demo", help="Demo data.")
+
+
+@demo_cli.command("seed")
+@click.option("--size", type=click.Choice(["demo", "S", "M", "L"]), default="demo",
+              show_default=True, help="demo: about 40 learners; S, M, L: 100, 1,000, 10,000.")
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if users exist.")
+def seed_command(size: str, if_empty: bool) -> None:
+    """Create the demo organisation in a new database."""
+    from lms.demo.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, SeedError, database_is_empty, seed
+
+    if if_empty and not database_is_empty():
+        click.echo("The database already has users: demo data left as it is.")
+        return
+    try:
+        report = seed(size)
+    except SeedError as error:
+        db.session.rollback()
+        raise click.ClickException(str(error)) from error
+    db.session.commit()
+    click.echo(
+        f"Demo organisation: {report.learners} learners in {report.teams} teams across "
+        f"{report.regions} regions, {report.cohorts} cohorts, {report.enrolments} enrolments."
+    )
+    click.echo(f"Sign in as any of {', '.join(DEMO_ACCOUNTS)} with the password {DEMO_PASSWORD}.")
+
+
+mail_cli = click.Group("mail", help="The e-mail outbox.")
+
+
+@mail_cli.command("send")
+def send_command() -> None:
+    """Deliver queued e-mail through the configured sender."""
+    from lms.mail.outbox import deliver_pending
+
+    click.echo(f"{deliver_pending()} message(s) sent.")
+
+
+def register_commands(app: Flask) -> None:
+    for group in (curricula_cli, users_cli, demo_cli, mail_cli):
+        app.cli.add_command(group)
+
+
+def main() -> None:
+    """The `lms` console script: the same commands as `flask --app lms`."""
+    from lms import create_app
+
+    FlaskGroup(create_app=create_app)()

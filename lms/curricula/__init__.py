@@ -1,0 +1,1 @@
+"""Curricula: the programme, framework and figures files in `curricula/`, validated and loaded."""

@@ -1,0 +1,202 @@
+"""Loading validated curriculum files into the database, idempotently and by stable ids.
+
+`load_curricula` writes nothing unless every file is valid; the caller commits, so a load is
+one transaction. Content is matched by its ids, never by position: a reordered or edited module
+keeps its row (and every learner record pointing at it); a removed one is marked retired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy import select
+
+from lms.core.timeutil import now_utc
+from lms.curricula import schema
+from lms.curricula.files import ParsedFile, Problem, parse_tree
+from lms.curricula.models import (
+    ContentVersion,
+    FrameworkDocument,
+    Module,
+    Objective,
+    Programme,
+    Stage,
+)
+from lms.extensions import db
+
+
+@dataclass
+class LoadReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.created or self.updated)
+
+
+def _version_tuple(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
+def _document_id(parsed: ParsedFile) -> str:
+    return getattr(parsed.document, "id", None) or "figures"
+
+
+def _latest_versions() -> dict[str, ContentVersion]:
+    """The version of each document loaded last (later rows overwrite earlier ones)."""
+    return {
+        row.document: row
+        for row in db.session.scalars(select(ContentVersion).order_by(ContentVersion.id))
+    }
+
+
+def _check_versions(parsed: list[ParsedFile]) -> list[Problem]:
+    """A changed file must carry a higher version than the one loaded before."""
+    loaded = _latest_versions()
+    problems = []
+    for item in parsed:
+        previous = loaded.get(_document_id(item))
+        if previous is None or previous.content_hash == item.content_hash:
+            continue
+        version = item.document.version  # type: ignore[union-attr]
+        if _version_tuple(version) <= _version_tuple(previous.version):
+            problems.append(
+                Problem(
+                    item.display,
+                    item.line_of("version"),
+                    "version",
+                    f"the content changed since version {previous.version} was loaded; "
+                    "raise the version (major for changes that invalidate certificates, "
+                    "minor for new content, patch for corrections)",
+                )
+            )
+    return problems
+
+
+def validate_curricula(path: Path) -> tuple[list[ParsedFile], list[Problem]]:
+    parsed = parse_tree(path)
+    problems = [problem for item in parsed for problem in item.problems]
+    if not parsed:
+        problems.append(Problem(str(path), None, "", "holds no curriculum files (*.yaml)"))
+    return parsed, problems
+
+
+def load_curricula(path: Path) -> LoadReport:
+    """Validate every file under `path` and, only if all are valid, load them."""
+    report = LoadReport()
+    parsed, report.problems = validate_curricula(path)
+    if report.problems:
+        return report
+    report.problems = _check_versions(parsed)
+    if report.problems:
+        return report
+    latest = _latest_versions()
+    for item in parsed:
+        document_id = _document_id(item)
+        previous = latest.get(document_id)
+        if previous is not None and previous.content_hash == item.content_hash:
+            report.unchanged.append(document_id)
+            continue
+        document = item.document
+        if isinstance(document, schema.Programme):
+            _load_programme(document, item.content_hash)
+        elif isinstance(document, schema.Framework):
+            _load_framework(document, item.content_hash)
+        (report.updated if previous is not None else report.created).append(
+            document_id
+        )
+        db.session.add(
+            ContentVersion(
+                document=document_id,
+                kind=item.kind,
+                path=item.display,
+                version=document.version,  # type: ignore[union-attr]
+                content_hash=item.content_hash,
+            )
+        )
+    db.session.flush()
+    return report
+
+
+def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
+    programme = db.session.scalar(select(Programme).where(Programme.slug == document.id))
+    if programme is None:
+        programme = Programme(slug=document.id)
+        db.session.add(programme)
+    programme.kind = document.kind
+    programme.title = document.title
+    programme.summary = document.summary
+    programme.source = document.source
+    programme.version = document.version
+    programme.content_hash = content_hash
+    programme.loaded_at = now_utc()
+    programme.retired_at = None
+
+    existing = {module.slug: module for module in programme.modules} if programme.id else {}
+    now = now_utc()
+    for position, source in enumerate(document.modules, start=1):
+        module = existing.pop(source.id, None)
+        if module is None:
+            module = Module(slug=source.id, programme=programme)
+            db.session.add(module)
+        module.position = position
+        module.title = source.title
+        module.summary = source.summary
+        module.retired_at = None
+        _load_objectives(module, source.objectives)
+    for retired in existing.values():
+        retired.retired_at = retired.retired_at or now
+        retired.position = 1000 + retired.position
+    return programme
+
+
+def _load_objectives(module: Module, objectives: list[schema.Objective]) -> None:
+    existing = {objective.slug: objective for objective in module.objectives} if module.id else {}
+    now = now_utc()
+    for position, source in enumerate(objectives, start=1):
+        objective = existing.pop(source.id, None)
+        if objective is None:
+            objective = Objective(slug=source.id, module=module)
+            db.session.add(objective)
+        objective.position = position
+        objective.text = source.text
+        objective.retired_at = None
+    for retired in existing.values():
+        retired.retired_at = retired.retired_at or now
+        retired.position = 1000 + retired.position
+
+
+def _load_framework(document: schema.Framework, content_hash: str) -> None:
+    row = db.session.scalar(
+        select(FrameworkDocument).where(FrameworkDocument.slug == document.id)
+    )
+    if row is None:
+        row = FrameworkDocument(slug=document.id)
+        db.session.add(row)
+    row.title = document.title
+    row.version = document.version
+    row.content_hash = content_hash
+    row.loaded_at = now_utc()
+    row.content = document.model_dump(mode="json", by_alias=True)
+
+    stages = {stage.id: stage for stage in db.session.scalars(select(Stage))}
+    # Positions are unique: move existing rows out of the way before renumbering.
+    for stage in stages.values():
+        stage.position = stage.position + 100
+    db.session.flush()
+    for position, source in enumerate(document.stages, start=1):
+        stage = stages.get(source.id) or Stage(id=source.id)
+        db.session.add(stage)
+        stage.position = position
+        stage.name = source.name
+        stage.window_start_day = source.window_start_day
+        stage.window_end_day = source.window_end_day
+        stage.focus = source.focus

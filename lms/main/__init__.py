@@ -1,0 +1,1 @@
+"""The home page, the health check and the error pages."""

@@ -1,0 +1,128 @@
+"""How each model holding personal data is exported and erased.
+
+Learning records (enrolments, later attempts and grades) are the organisation's records about
+the person: they are exported, and on erasure kept but anonymised through the user row, so
+cohort figures stay true while nothing identifies the person any more.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select, update
+
+from lms.accounts.models import AuthToken, User
+from lms.audit.models import AuditEvent
+from lms.core.timeutil import now_utc
+from lms.extensions import db
+from lms.mail.models import OutboxMessage
+from lms.organisation.models import Cohort, Enrolment
+from lms.privacy import register
+
+
+def _rows(statement: Any, *columns: str) -> list[dict[str, Any]]:
+    return [
+        {column: getattr(row, column) for column in columns}
+        for row in db.session.scalars(statement)
+    ]
+
+
+def _export_user(user: User) -> list[dict[str, Any]]:
+    return [
+        {
+            "email": user.email,
+            "name": user.name,
+            "roles": sorted(user.role_names),
+            "team": user.team.name if user.team else None,
+            "time_zone": user.time_zone,
+            "external_id": user.external_id,
+            "active": user.active,
+            "created_at": user.created_at,
+            "last_login_at": user.last_login_at,
+        }
+    ]
+
+
+def _erase_user(user: User) -> None:
+    user.email = f"erased-user-{user.id}@erased.invalid"
+    user.name = f"Erased user {user.id}"
+    user.password_hash = None
+    user.external_id = None
+    user.time_zone = None
+    user.active = False
+    user.erased_at = now_utc()
+    user.rotate_session_token()
+
+
+register(
+    User,
+    export=_export_user,
+    erase=_erase_user,
+    policy="Name, e-mail, password and platform id are replaced; the row stays so that "
+    "learning records remain counted, anonymised.",
+)
+
+register(
+    AuthToken,
+    export=lambda user: _rows(
+        select(AuthToken).where(AuthToken.user_id == user.id),
+        "purpose", "created_at", "expires_at", "used_at",
+    ),
+    erase=lambda user: db.session.execute(delete(AuthToken).where(AuthToken.user_id == user.id)),
+    policy="Invitation and reset links are deleted.",
+)
+
+register(
+    OutboxMessage,
+    export=lambda user: _rows(
+        select(OutboxMessage).where(OutboxMessage.user_id == user.id),
+        "created_at", "to_address", "subject", "sent_at",
+    ),
+    erase=lambda user: db.session.execute(
+        delete(OutboxMessage).where(
+            (OutboxMessage.user_id == user.id) | (OutboxMessage.to_address == user.email)
+        )
+    ),
+    policy="E-mails sent to the person are deleted.",
+)
+
+register(
+    AuditEvent,
+    export=lambda user: _rows(
+        select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id),
+        "created_at", "action", "target_type", "target_id", "reason",
+    ),
+    erase=lambda user: db.session.execute(
+        update(AuditEvent).where(AuditEvent.actor_id == user.id).values(ip_address=None)
+    ),
+    policy="Audit events are kept (accountability) with IP addresses removed; they point to "
+    "the anonymised user.",
+)
+
+register(
+    Cohort,
+    export=lambda user: _rows(
+        select(Cohort).where(Cohort.manager_id == user.id), "name", "start_date", "due_date"
+    ),
+    erase=lambda user: None,
+    policy="Cohorts the person managed belong to the organisation and are kept.",
+)
+
+register(
+    Enrolment,
+    export=lambda user: [
+        {
+            "programme": enrolment.programme.title,
+            "cohort": enrolment.cohort.name,
+            "start_date": enrolment.start_date,
+            "status": enrolment.status,
+            "withdrawn_at": enrolment.withdrawn_at,
+        }
+        for enrolment in db.session.scalars(
+            select(Enrolment).where(Enrolment.user_id == user.id).order_by(Enrolment.id)
+        )
+    ],
+    erase=lambda user: None,
+    policy="Enrolments are kept, anonymised through the user record, so cohort figures stay "
+    "true.",
+)

@@ -1,0 +1,103 @@
+"""Template helpers: navigation by role, dates in the viewer's time zone, Markdown made safe."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import bleach
+import markdown as markdown_lib
+from flask import Flask, g, request
+from flask_login import current_user
+from markupsafe import Markup
+
+from lms.core.timeutil import as_utc
+
+ALLOWED_TAGS = [
+    "a", "abbr", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "li", "ol", "p",
+    "pre", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul", "caption", "sup", "sub",
+]
+ALLOWED_ATTRIBUTES = {"a": ["href", "title"], "abbr": ["title"], "th": ["scope"], "td": ["align"]}
+
+
+def render_markdown(source: str) -> Markup:
+    """Markdown to HTML, then sanitised: curriculum text is content, never trusted as markup."""
+    html = markdown_lib.markdown(source or "", extensions=["tables", "sane_lists"])
+    clean = bleach.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        protocols=["http", "https", "mailto"],
+        strip=True,
+    )
+    return Markup(clean)  # noqa: S704 (sanitised by bleach just above)
+
+
+NAVIGATION = [
+    # (endpoint, label, roles that see it; None = every signed-in user)
+    ("main.home", "Home", None),
+    ("curricula.catalogue", "Catalogue", None),
+    ("curricula.framework", "Adoption framework", None),
+    ("admin.users", "Users", {"admin"}),
+    ("admin.teams", "Teams", {"admin"}),
+    ("admin.organisation", "Organisation", {"admin"}),
+    ("admin.curricula", "Curricula", {"admin"}),
+    ("admin.audit_log", "Audit log", {"admin"}),
+]
+
+
+def _navigation() -> list[dict[str, Any]]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label, roles in NAVIGATION:
+        if roles is None or current_user.has_role(*roles):
+            blueprint_prefix = endpoint.split(".")[0]
+            current = request.endpoint == endpoint or (
+                endpoint.startswith("admin.") and request.endpoint == endpoint
+            )
+            items.append(
+                {"endpoint": endpoint, "label": label, "current": current, "bp": blueprint_prefix}
+            )
+    return items
+
+
+def _user_zone() -> str:
+    """The viewer's time zone, looked up once per request."""
+    from lms.organisation.operations import organisation
+
+    if "lms_zone" not in g:
+        if current_user.is_authenticated and current_user.time_zone:
+            g.lms_zone = current_user.time_zone
+        else:
+            g.lms_zone = organisation().time_zone
+    return g.lms_zone
+
+
+def _organisation_name() -> str:
+    from lms.organisation.operations import organisation
+
+    if "lms_org_name" not in g:
+        g.lms_org_name = organisation().name
+    return g.lms_org_name
+
+
+def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
+    if value is None:
+        return "—"
+    from zoneinfo import ZoneInfo
+
+    zone = _user_zone()
+    return as_utc(value).astimezone(ZoneInfo(zone)).strftime(fmt)
+
+
+def format_date(value: date | None) -> str:
+    return value.strftime("%d %b %Y") if value else "—"
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["markdown"] = render_markdown
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.globals["navigation"] = _navigation
+    app.jinja_env.globals["organisation_name"] = _organisation_name

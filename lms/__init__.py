@@ -27,11 +27,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     instance.mkdir(parents=True, exist_ok=True)
     app.config.update(build_config(instance, config))
 
-    from lms import models  # noqa: F401  (every model registered before anything queries)
+    from lms import (
+        models,  # noqa: F401  (every model registered before anything queries)
+        security,
+    )
     from lms.extensions import csrf, db, limiter, login_manager, migrate
 
+    # Access is checked before CSRF, so an anonymous visitor is sent to sign in, not told off.
+    security.init_app(app)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True
+    )
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -40,12 +47,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
-    from lms import security
     from lms.accounts.loader import load_user
     from lms.privacy import handlers  # noqa: F401  (registers personal-data handlers)
 
     login_manager.user_loader(load_user)
-    security.init_app(app)
 
     from lms.accounts.views import bp as accounts_bp
     from lms.admin.views import bp as admin_bp

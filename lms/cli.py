@@ -49,8 +49,11 @@ def load_command(path: str | None) -> None:
         click.echo("Nothing was loaded.", err=True)
         sys.exit(1)
     db.session.commit()
-    for label, items in (("created", report.created), ("updated", report.updated),
-                         ("unchanged", report.unchanged)):
+    for label, items in (
+        ("created", report.created),
+        ("updated", report.updated),
+        ("unchanged", report.unchanged),
+    ):
         for item in items:
             click.echo(f"{label:>9}  {item}")
     click.echo(
@@ -104,8 +107,13 @@ demo_cli = click.Group("demo", help="Demo data.")
 
 
 @demo_cli.command("seed")
-@click.option("--size", type=click.Choice(["demo", "S", "M", "L"]), default="demo",
-              show_default=True, help="demo: about 40 learners; S, M, L: 100, 1,000, 10,000.")
+@click.option(
+    "--size",
+    type=click.Choice(["demo", "S", "M", "L"]),
+    default="demo",
+    show_default=True,
+    help="demo: about 40 learners; S, M, L: 100, 1,000, 10,000.",
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) if users exist.")
 def seed_command(size: str, if_empty: bool) -> None:
     """Create the demo organisation in a new database."""

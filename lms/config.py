@@ -53,8 +53,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     """The app's configuration: environment first, then `overrides` (tests, embedding)."""
     overrides = dict(overrides or {})
     env = os.environ
-    database_url = overrides.get("SQLALCHEMY_DATABASE_URI") or env.get("DATABASE_URL") or (
-        f"sqlite:///{instance_path / 'lms.sqlite3'}"
+    database_url = (
+        overrides.get("SQLALCHEMY_DATABASE_URI")
+        or env.get("DATABASE_URL")
+        or (f"sqlite:///{instance_path / 'lms.sqlite3'}")
     )
     testing = bool(overrides.get("TESTING", False))
     production = is_production_database(database_url) and not testing

@@ -11,7 +11,8 @@ from lms.core.timeutil import time_zone_choices
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-mail address", validators=[DataRequired(), Email()])
+    # No format check here: the address either matches an account or it does not.
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired()])
     remember = BooleanField("Keep me signed in on this device")
     submit = SubmitField("Sign in")

@@ -65,20 +65,28 @@ def import_users(text: str, *, invite: bool = True, source: str = "upload") -> I
     missing = [name for name in REQUIRED if name not in header]
     if missing:
         report.problems.append(
-            RowProblem(1, f"the header lacks the column(s) {', '.join(missing)}; "
-                          f"expected {', '.join(REQUIRED + OPTIONAL)}")
+            RowProblem(
+                1,
+                f"the header lacks the column(s) {', '.join(missing)}; "
+                f"expected {', '.join(REQUIRED + OPTIONAL)}",
+            )
         )
         return report
     unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
     if unknown:
         report.problems.append(
-            RowProblem(1, f"unknown column(s) {', '.join(unknown)}; "
-                          f"expected {', '.join(REQUIRED + OPTIONAL)}")
+            RowProblem(
+                1,
+                f"unknown column(s) {', '.join(unknown)}; "
+                f"expected {', '.join(REQUIRED + OPTIONAL)}",
+            )
         )
         return report
     reader.fieldnames = header
-    teams = {unit.name.lower(): unit for unit in db.session.scalars(
-        select(OrgUnit).where(OrgUnit.kind == "team"))}
+    teams = {
+        unit.name.lower(): unit
+        for unit in db.session.scalars(select(OrgUnit).where(OrgUnit.kind == "team"))
+    }
     existing = {user.email: user for user in db.session.scalars(select(User))}
     external_ids = {user.external_id: user.email for user in existing.values() if user.external_id}
     seen: dict[str, int] = {}
@@ -138,7 +146,9 @@ def _check_row(
     if len(name) > 120:
         return "name is longer than 120 characters", {}
     roles_text = values.get("roles", "")
-    roles = {part.strip().lower() for part in roles_text.replace("|", ";").split(";") if part.strip()}
+    roles = {
+        part.strip().lower() for part in roles_text.replace("|", ";").split(";") if part.strip()
+    }
     bad_roles = roles - ROLE_NAMES
     if bad_roles:
         return (

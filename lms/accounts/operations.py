@@ -23,7 +23,7 @@ from lms.extensions import db
 from lms.mail.outbox import queue
 
 INVITATION = "invitation"
-PASSWORD_RESET = "password-reset"
+PASSWORD_RESET = "password-reset"  # noqa: S105 (a purpose name, not a password)
 
 
 def normalise_email(email: str) -> str:
@@ -103,7 +103,9 @@ def _hash_secret(secret: str) -> str:
 
 def _max_age(purpose: str) -> timedelta:
     hours = current_app.config[
-        "LMS_INVITATION_MAX_AGE_HOURS" if purpose == INVITATION else "LMS_PASSWORD_RESET_MAX_AGE_HOURS"
+        "LMS_INVITATION_MAX_AGE_HOURS"
+        if purpose == INVITATION
+        else "LMS_PASSWORD_RESET_MAX_AGE_HOURS"
     ]
     return timedelta(hours=hours)
 

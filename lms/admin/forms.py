@@ -27,8 +27,13 @@ class CheckboxesField(SelectMultipleField):
 
 ROLE_CHOICES = [(role.value, role.value.capitalize()) for role in RoleName]
 WEEKDAY_CHOICES = [
-    ("1", "Monday"), ("2", "Tuesday"), ("3", "Wednesday"), ("4", "Thursday"), ("5", "Friday"),
-    ("6", "Saturday"), ("7", "Sunday"),
+    ("1", "Monday"),
+    ("2", "Tuesday"),
+    ("3", "Wednesday"),
+    ("4", "Thursday"),
+    ("5", "Friday"),
+    ("6", "Saturday"),
+    ("7", "Sunday"),
 ]
 
 
@@ -39,8 +44,11 @@ def _zone_choices(blank: str) -> list[tuple[str, str]]:
 class UserForm(FlaskForm):
     email = EmailField("E-mail address", validators=[DataRequired(), Email(), Length(max=254)])
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
-    roles = CheckboxesField("Roles", choices=ROLE_CHOICES, validators=[DataRequired(
-        message="Choose at least one role.")])
+    roles = CheckboxesField(
+        "Roles",
+        choices=ROLE_CHOICES,
+        validators=[DataRequired(message="Choose at least one role.")],
+    )
     team_id = SelectField("Team", coerce=str, validators=[Optional()])
     time_zone = SelectField("Time zone", validators=[Optional()])
     external_id = StringField(
@@ -49,7 +57,8 @@ class UserForm(FlaskForm):
         description="The id this person has in the marketing platforms, to match usage data.",
     )
     reason = StringField(
-        "Reason for a role change", validators=[Optional(), Length(max=500)],
+        "Reason for a role change",
+        validators=[Optional(), Length(max=500)],
         description="Written to the audit log when roles change.",
     )
     send_invitation = BooleanField("E-mail an invitation to choose a password", default=True)
@@ -108,7 +117,8 @@ class OrganisationForm(FlaskForm):
     name = StringField("Organisation name", validators=[DataRequired(), Length(max=120)])
     time_zone = SelectField("Time zone", validators=[DataRequired()])
     working_weekdays = CheckboxesField(
-        "Working days", choices=WEEKDAY_CHOICES,
+        "Working days",
+        choices=WEEKDAY_CHOICES,
         validators=[DataRequired(message="Choose at least one working day.")],
     )
     holidays = TextAreaField(

@@ -233,8 +233,10 @@ def import_users_page() -> str | Response:
             )
             db.session.commit()
             deliver_pending()
-            flash(f"Import finished: {report.summary()}.", "success" if not report.problems
-                  else "warning")
+            flash(
+                f"Import finished: {report.summary()}.",
+                "success" if not report.problems else "warning",
+            )
     return render_template("admin/import_users.html", form=form, report=report)
 
 
@@ -282,9 +284,13 @@ def organisation_page() -> str | Response:
             org.time_zone = form.time_zone.data
             org.working_weekdays = ",".join(sorted(form.working_weekdays.data))
             org.holidays = [Holiday(day=day, name=name) for day, name in holidays]
-            record("organisation.updated", target=org, before=before,
-                   after={"time_zone": org.time_zone, "working_weekdays": org.working_weekdays},
-                   holidays=len(holidays))
+            record(
+                "organisation.updated",
+                target=org,
+                before=before,
+                after={"time_zone": org.time_zone, "working_weekdays": org.working_weekdays},
+                holidays=len(holidays),
+            )
             db.session.commit()
             flash("Organisation settings saved.", "success")
             return redirect(url_for("admin.organisation"))

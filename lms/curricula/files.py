@@ -33,7 +33,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
 
 
 @dataclass
@@ -70,10 +72,13 @@ class _Lines:
                         child = value_node
                         line = key_node.start_mark.line + 1
                         break
-            elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-                if 0 <= key < len(node.value):
-                    child = node.value[key]
-                    line = child.start_mark.line + 1
+            elif (
+                isinstance(node, yaml.SequenceNode)
+                and isinstance(key, int)
+                and 0 <= key < len(node.value)
+            ):
+                child = node.value[key]
+                line = child.start_mark.line + 1
             if child is None:
                 break
             node = child
@@ -174,8 +179,12 @@ def parse_tree(path: Path) -> list[ParsedFile]:
         key = (type(document).__name__, ident)
         if key in seen:
             item.problems.append(
-                Problem(item.display, item.line_of("id"), "id",
-                        f"{ident!r} is already used by {seen[key]}")
+                Problem(
+                    item.display,
+                    item.line_of("id"),
+                    "id",
+                    f"{ident!r} is already used by {seen[key]}",
+                )
             )
             item.document = None
         else:

@@ -110,9 +110,7 @@ def load_curricula(path: Path) -> LoadReport:
             _load_programme(document, item.content_hash)
         elif isinstance(document, schema.Framework):
             _load_framework(document, item.content_hash)
-        (report.updated if previous is not None else report.created).append(
-            document_id
-        )
+        (report.updated if previous is not None else report.created).append(document_id)
         db.session.add(
             ContentVersion(
                 document=document_id,
@@ -175,9 +173,7 @@ def _load_objectives(module: Module, objectives: list[schema.Objective]) -> None
 
 
 def _load_framework(document: schema.Framework, content_hash: str) -> None:
-    row = db.session.scalar(
-        select(FrameworkDocument).where(FrameworkDocument.slug == document.id)
-    )
+    row = db.session.scalar(select(FrameworkDocument).where(FrameworkDocument.slug == document.id))
     if row is None:
         row = FrameworkDocument(slug=document.id)
         db.session.add(row)

@@ -34,18 +34,74 @@ SIZES = {"demo": 40, "S": 100, "M": 1_000, "L": 10_000}
 
 REGIONS = ["EMEA", "Americas", "APAC", "Nordics"]
 TEAMS = [
-    "Demand Generation", "Marketing Operations", "Field Marketing", "Product Marketing",
-    "Customer Marketing", "Brand and Content", "Digital Acquisition", "Lifecycle Marketing",
+    "Demand Generation",
+    "Marketing Operations",
+    "Field Marketing",
+    "Product Marketing",
+    "Customer Marketing",
+    "Brand and Content",
+    "Digital Acquisition",
+    "Lifecycle Marketing",
 ]
 FIRST = [
-    "Amara", "Ben", "Chiara", "Dmitri", "Elif", "Felix", "Grace", "Hiro", "Ines", "Jonas",
-    "Kavya", "Liam", "Maya", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Sami", "Tara",
-    "Umar", "Vera", "Wen", "Ximena", "Yusuf", "Zoe", "Aiden", "Bianca", "Carlos", "Divya",
+    "Amara",
+    "Ben",
+    "Chiara",
+    "Dmitri",
+    "Elif",
+    "Felix",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jonas",
+    "Kavya",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Sami",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wen",
+    "Ximena",
+    "Yusuf",
+    "Zoe",
+    "Aiden",
+    "Bianca",
+    "Carlos",
+    "Divya",
 ]
 LAST = [
-    "Achebe", "Bergström", "Castillo", "Dubois", "Eriksen", "Fischer", "Gupta", "Hansen",
-    "Ibrahim", "Jensen", "Kowalski", "Lopez", "Moreau", "Nakamura", "O'Connor", "Petrov",
-    "Quinn", "Rossi", "Schmidt", "Tanaka", "Usman", "Varga", "Walsh", "Xu", "Yilmaz", "Zhang",
+    "Achebe",
+    "Bergström",
+    "Castillo",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Gupta",
+    "Hansen",
+    "Ibrahim",
+    "Jensen",
+    "Kowalski",
+    "Lopez",
+    "Moreau",
+    "Nakamura",
+    "O'Connor",
+    "Petrov",
+    "Quinn",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Usman",
+    "Varga",
+    "Walsh",
+    "Xu",
+    "Yilmaz",
+    "Zhang",
 ]
 # Cohort programmes: a platform track with the deep-dive curriculum that goes with it.
 PROGRAMME_PAIRS = [
@@ -128,7 +184,7 @@ def seed(size: str = "demo", today: date | None = None) -> SeedReport:
         roles.extend({"user_id": index, "role_id": role_ids[r]} for r in sorted(role_names))
         return index
 
-    start_id = (db.session.scalar(select(func.max(User.id))) or 0)
+    start_id = db.session.scalar(select(func.max(User.id))) or 0
     if start_id:
         raise SeedError("the users table is not empty")
     fixed = {}
@@ -138,7 +194,9 @@ def seed(size: str = "demo", today: date | None = None) -> SeedReport:
     for number in range(2, cohort_count + 1):
         managers.append(
             add_person(
-                f"manager{number}@example.com", _name(rng), {"manager"},
+                f"manager{number}@example.com",
+                _name(rng),
+                {"manager"},
                 team_rows[number % team_count],
             )
         )
@@ -146,7 +204,9 @@ def seed(size: str = "demo", today: date | None = None) -> SeedReport:
     for number in range(2, learners_wanted + 1):
         learner_ids.append(
             add_person(
-                f"learner{number}@example.com", _name(rng), {"learner"},
+                f"learner{number}@example.com",
+                _name(rng),
+                {"learner"},
                 team_rows[rng.randrange(team_count)],
             )
         )
@@ -219,6 +279,7 @@ def _fix_sequences() -> None:
     """Explicit ids were inserted; move PostgreSQL's sequence past them."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(
-            db.text("SELECT setval(pg_get_serial_sequence('users', 'id'), "
-                    "(SELECT MAX(id) FROM users))")
+            db.text(
+                "SELECT setval(pg_get_serial_sequence('users', 'id'), (SELECT MAX(id) FROM users))"
+            )
         )

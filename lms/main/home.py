@@ -97,7 +97,9 @@ def _cohorts(condition) -> list[CohortRow]:
     counts = {
         (cohort_id, status): n
         for cohort_id, status, n in db.session.execute(
-            select(Enrolment.cohort_id, Enrolment.status, func.count(func.distinct(Enrolment.user_id)))
+            select(
+                Enrolment.cohort_id, Enrolment.status, func.count(func.distinct(Enrolment.user_id))
+            )
             .where(Enrolment.cohort_id.in_([c.id for c in cohorts]))
             .group_by(Enrolment.cohort_id, Enrolment.status)
         )

@@ -44,9 +44,7 @@ def teams() -> list[OrgUnit]:
 
 def regions() -> list[OrgUnit]:
     return list(
-        db.session.scalars(
-            select(OrgUnit).where(OrgUnit.kind == "region").order_by(OrgUnit.name)
-        )
+        db.session.scalars(select(OrgUnit).where(OrgUnit.kind == "region").order_by(OrgUnit.name))
     )
 
 

@@ -40,5 +40,5 @@ def export_user_data(user: Any) -> dict[str, Any]:
 
 def erase_user(user: Any) -> None:
     # The user row goes last: other erasers may still need its id and e-mail address.
-    for name, handler in sorted(REGISTRY.items(), key=lambda item: item[0] == "users"):
+    for _name, handler in sorted(REGISTRY.items(), key=lambda item: item[0] == "users"):
         handler.erase(user)

@@ -66,7 +66,10 @@ register(
     AuthToken,
     export=lambda user: _rows(
         select(AuthToken).where(AuthToken.user_id == user.id),
-        "purpose", "created_at", "expires_at", "used_at",
+        "purpose",
+        "created_at",
+        "expires_at",
+        "used_at",
     ),
     erase=lambda user: db.session.execute(delete(AuthToken).where(AuthToken.user_id == user.id)),
     policy="Invitation and reset links are deleted.",
@@ -76,7 +79,10 @@ register(
     OutboxMessage,
     export=lambda user: _rows(
         select(OutboxMessage).where(OutboxMessage.user_id == user.id),
-        "created_at", "to_address", "subject", "sent_at",
+        "created_at",
+        "to_address",
+        "subject",
+        "sent_at",
     ),
     erase=lambda user: db.session.execute(
         delete(OutboxMessage).where(
@@ -90,7 +96,11 @@ register(
     AuditEvent,
     export=lambda user: _rows(
         select(AuditEvent).where(AuditEvent.actor_id == user.id).order_by(AuditEvent.id),
-        "created_at", "action", "target_type", "target_id", "reason",
+        "created_at",
+        "action",
+        "target_type",
+        "target_id",
+        "reason",
     ),
     erase=lambda user: db.session.execute(
         update(AuditEvent).where(AuditEvent.actor_id == user.id).values(ip_address=None)
@@ -123,6 +133,5 @@ register(
         )
     ],
     erase=lambda user: None,
-    policy="Enrolments are kept, anonymised through the user record, so cohort figures stay "
-    "true.",
+    policy="Enrolments are kept, anonymised through the user record, so cohort figures stay true.",
 )

@@ -7,6 +7,7 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.validators import DataRequired, Email, EqualTo, Length, ValidationError
 
 from lms.accounts.passwords import password_problem
+from lms.core.forms import choices
 from lms.core.timeutil import time_zone_choices
 
 
@@ -50,9 +51,10 @@ class ProfileForm(FlaskForm):
 
     def __init__(self, *args, organisation_zone: str = "UTC", **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = [("", f"The organisation's ({organisation_zone})")] + [
-            (zone, zone) for zone in time_zone_choices()
-        ]
+        self.time_zone.choices = choices(
+            [("", f"The organisation's ({organisation_zone})")]
+            + [(zone, zone) for zone in time_zone_choices()]
+        )
 
 
 class ChangePasswordForm(ChoosePasswordForm):

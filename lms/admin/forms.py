@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, Email, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.models import RoleName
+from lms.core.forms import choices
 from lms.core.timeutil import time_zone_choices
 
 
@@ -37,8 +38,8 @@ WEEKDAY_CHOICES = [
 ]
 
 
-def _zone_choices(blank: str) -> list[tuple[str, str]]:
-    return [("", blank)] + [(zone, zone) for zone in time_zone_choices()]
+def _zone_choices(blank: str) -> list:
+    return choices([("", blank)] + [(zone, zone) for zone in time_zone_choices()])
 
 
 class UserForm(FlaskForm):
@@ -46,7 +47,7 @@ class UserForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     roles = CheckboxesField(
         "Roles",
-        choices=ROLE_CHOICES,
+        choices=choices(ROLE_CHOICES),
         validators=[DataRequired(message="Choose at least one role.")],
     )
     team_id = SelectField("Team", coerce=str, validators=[Optional()])
@@ -66,10 +67,13 @@ class UserForm(FlaskForm):
 
     def __init__(self, *args, teams=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.team_id.choices = [("", "No team")] + [
-            (str(team.id), f"{team.name} ({team.parent.name if team.parent else 'no region'})")
-            for team in teams
-        ]
+        self.team_id.choices = choices(
+            [("", "No team")]
+            + [
+                (str(team.id), f"{team.name} ({team.parent.name if team.parent else 'no region'})")
+                for team in teams
+            ]
+        )
         self.time_zone.choices = _zone_choices("The organisation's")
 
 
@@ -103,14 +107,14 @@ class ImportUsersForm(FlaskForm):
 
 
 class UnitForm(FlaskForm):
-    kind = SelectField("Kind", choices=[("team", "Team"), ("region", "Region")])
+    kind = SelectField("Kind", choices=choices([("team", "Team"), ("region", "Region")]))
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     region_id = SelectField("Region (for a team)", validators=[Optional()])
     submit = SubmitField("Add")
 
     def __init__(self, *args, regions=(), **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.region_id.choices = [("", "None")] + [(str(r.id), r.name) for r in regions]
+        self.region_id.choices = choices([("", "None")] + [(str(r.id), r.name) for r in regions])
 
 
 class OrganisationForm(FlaskForm):
@@ -118,7 +122,7 @@ class OrganisationForm(FlaskForm):
     time_zone = SelectField("Time zone", validators=[DataRequired()])
     working_weekdays = CheckboxesField(
         "Working days",
-        choices=WEEKDAY_CHOICES,
+        choices=choices(WEEKDAY_CHOICES),
         validators=[DataRequired(message="Choose at least one working day.")],
     )
     holidays = TextAreaField(
@@ -130,4 +134,4 @@ class OrganisationForm(FlaskForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.time_zone.choices = [("UTC", "UTC")] + [(z, z) for z in time_zone_choices()]
+        self.time_zone.choices = choices([("UTC", "UTC")] + [(z, z) for z in time_zone_choices()])

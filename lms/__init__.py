@@ -31,7 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         models,  # noqa: F401  (every model registered before anything queries)
         security,
     )
-    from lms.extensions import csrf, db, limiter, login_manager, migrate
+    from lms.extensions import csrf, db, login_manager, migrate
 
     # Access is checked before CSRF, so an anonymous visitor is sent to sign in, not told off.
     security.init_app(app)
@@ -40,7 +40,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True
     )
     csrf.init_app(app)
-    limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -63,6 +62,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(curricula_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_pages(app)
+
+    from lms import ratelimits
+
+    ratelimits.init_app(app)
 
     from lms.templating import init_app as init_templating
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 
 import pytest
@@ -146,3 +147,52 @@ def test_production_keeps_rate_limits_in_redis(monkeypatch) -> None:
     assert application.config["RATELIMIT_STORAGE_URI"].startswith("redis://")
     assert application.config["SESSION_COOKIE_SECURE"] is True
     assert application.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+
+
+def _post_logins(application: Flask, times: int) -> list[int]:
+    client = application.test_client()
+    return [
+        client.post("/login", data={"email": "x@example.com", "password": "wrong"}).status_code
+        for _ in range(times)
+    ]
+
+
+def test_each_app_has_its_own_rate_limiter(database_url) -> None:
+    limited = create_app(
+        config_for_tests(
+            database_url,
+            RATELIMIT_ENABLED=True,
+            LMS_LOGIN_RATE_LIMIT="2 per minute",
+            WTF_CSRF_ENABLED=False,
+        )
+    )
+    unlimited = create_app(config_for_tests(database_url, WTF_CSRF_ENABLED=False))
+    assert _post_logins(limited, 3) == [200, 200, 429]
+    # Building the second app did not switch limits on for it, nor off for the first.
+    assert _post_logins(unlimited, 5) == [200] * 5
+    assert _post_logins(limited, 1) == [429]
+
+
+def test_rate_limits_are_kept_in_redis_when_configured(database_url) -> None:
+    redis = pytest.importorskip("redis")
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        connection = redis.Redis.from_url(url, socket_connect_timeout=1)
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    connection.flushdb()
+    config = config_for_tests(
+        database_url,
+        RATELIMIT_ENABLED=True,
+        RATELIMIT_STORAGE_URI=url,
+        LMS_LOGIN_RATE_LIMIT="2 per minute",
+        WTF_CSRF_ENABLED=False,
+    )
+    # Two processes sharing nothing but Redis: the second sees the first's attempts.
+    assert _post_logins(create_app(config), 2) == [200, 200]
+    assert _post_logins(create_app(config), 1) == [429]
+    assert connection.keys("*")
+    connection.flushdb()

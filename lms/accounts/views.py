@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,7 +25,7 @@ from lms.accounts.forms import (
 from lms.accounts.passwords import verify_password
 from lms.audit.operations import record
 from lms.core.timeutil import now_utc
-from lms.extensions import db, limiter
+from lms.extensions import db
 from lms.mail.outbox import deliver_pending
 from lms.organisation.operations import organisation
 from lms.security import public, safe_next_url, signed_in
@@ -34,13 +33,8 @@ from lms.security import public, safe_next_url, signed_in
 bp = Blueprint("accounts", __name__)
 
 
-def _login_limit() -> str:
-    return current_app.config["LMS_LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
 def login() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
@@ -72,7 +66,6 @@ def logout() -> Response:
 
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
-@limiter.limit(_login_limit, methods=["POST"])
 def forgot_password() -> str | Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():

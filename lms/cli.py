@@ -1,4 +1,8 @@
-"""Command-line tools, grouped by domain: `flask --app lms curricula load`, `... demo seed`."""
+"""Command-line tools, grouped by domain: `flask --app lms curricula load`, `... demo seed`.
+
+Groups are Flask `AppGroup`s, so every command runs inside the application context however it
+is invoked (the `flask` command, the `lms` script, or `app.test_cli_runner()` in tests).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup
 
 from lms.extensions import db
 
@@ -17,7 +21,7 @@ def _curricula_path(path: str | None) -> Path:
     return Path(path or current_app.config["LMS_CURRICULA_PATH"])
 
 
-curricula_cli = click.Group("curricula", help="Validate and load the curriculum files.")
+curricula_cli = AppGroup("curricula", help="Validate and load the curriculum files.")
 
 
 @curricula_cli.command("validate")
@@ -62,7 +66,7 @@ def load_command(path: str | None) -> None:
     )
 
 
-users_cli = click.Group("users", help="Import and manage users.")
+users_cli = AppGroup("users", help="Import and manage users.")
 
 
 @users_cli.command("import")
@@ -103,7 +107,7 @@ def export_command(email: str) -> None:
     db.session.commit()
 
 
-demo_cli = click.Group("demo", help="Demo data.")
+demo_cli = AppGroup("demo", help="Demo data.")
 
 
 @demo_cli.command("seed")
@@ -135,7 +139,7 @@ def seed_command(size: str, if_empty: bool) -> None:
     click.echo(f"Sign in as any of {', '.join(DEMO_ACCOUNTS)} with the password {DEMO_PASSWORD}.")
 
 
-mail_cli = click.Group("mail", help="The e-mail outbox.")
+mail_cli = AppGroup("mail", help="The e-mail outbox.")
 
 
 @mail_cli.command("send")

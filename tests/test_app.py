@@ -10,6 +10,7 @@ from flask import Flask
 
 from lms import create_app
 from lms.config import ConfigError
+from lms.extensions import db
 from lms.security import PUBLIC
 from tests.conftest import config_for_tests, login
 
@@ -151,10 +152,14 @@ def test_production_keeps_rate_limits_in_redis(monkeypatch) -> None:
 
 def _post_logins(application: Flask, times: int) -> list[int]:
     client = application.test_client()
-    return [
+    codes = [
         client.post("/login", data={"email": "x@example.com", "password": "wrong"}).status_code
         for _ in range(times)
     ]
+    with application.app_context():  # close this app's connections now, not at collection
+        db.session.remove()
+        db.engine.dispose()
+    return codes
 
 
 def test_each_app_has_its_own_rate_limiter(database_url) -> None:

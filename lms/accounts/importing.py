@@ -61,6 +61,7 @@ def import_users(text: str, *, invite: bool = True, source: str = "upload") -> I
     """Create or update users from CSV `text`. The caller commits."""
     report = ImportReport()
     reader = csv.DictReader(io.StringIO(text))
+    # Spreadsheets often save a trailing comma: empty column names are ignored.
     header = [name.strip().lower() for name in (reader.fieldnames or [])]
     missing = [name for name in REQUIRED if name not in header]
     if missing:
@@ -72,7 +73,7 @@ def import_users(text: str, *, invite: bool = True, source: str = "upload") -> I
             )
         )
         return report
-    unknown = [name for name in header if name not in REQUIRED + OPTIONAL]
+    unknown = [name for name in header if name and name not in REQUIRED + OPTIONAL]
     if unknown:
         report.problems.append(
             RowProblem(

@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, url_for
+from flask import current_app, has_request_context, url_for
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 
@@ -197,4 +197,7 @@ def send_password_reset(user: User) -> None:
 
 def _external_url(endpoint: str, token: str) -> str:
     base = current_app.config["LMS_BASE_URL"].rstrip("/")
-    return base + url_for(endpoint, token=token)
+    if has_request_context():
+        return base + url_for(endpoint, token=token)
+    # The command line (`flask users import`) has no request to build the URL from.
+    return base + current_app.url_map.bind("localhost").build(endpoint, {"token": token})

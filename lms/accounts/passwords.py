@@ -13,6 +13,10 @@ _DEFAULT = PasswordHasher()
 _FAST = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
+#: Verified against when no account matches, so a miss costs what a real check costs.
+DUMMY_HASH = _DEFAULT.hash("no account has this password")
+
+
 def _hasher() -> PasswordHasher:
     return _FAST if current_app.config.get("LMS_FAST_PASSWORD_HASH") else _DEFAULT
 

@@ -22,7 +22,7 @@ from lms.accounts.forms import (
     LoginForm,
     ProfileForm,
 )
-from lms.accounts.passwords import verify_password
+from lms.accounts.passwords import DUMMY_HASH, verify_password
 from lms.audit.operations import record
 from lms.core.timeutil import now_utc
 from lms.extensions import db
@@ -41,7 +41,11 @@ def login() -> str | Response:
     form = LoginForm()
     if form.validate_on_submit():
         user = operations.find_user_by_email(form.email.data)
-        if user is None or not verify_password(user.password_hash, form.password.data):
+        if user is None:
+            # Spend the same time as for a real account, so timing does not reveal who has one.
+            verify_password(DUMMY_HASH, form.password.data)
+            flash("That e-mail address and password do not match an account.", "error")
+        elif not verify_password(user.password_hash, form.password.data):
             flash("That e-mail address and password do not match an account.", "error")
         elif not user.active:
             flash("This account is deactivated. Ask an administrator.", "error")

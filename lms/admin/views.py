@@ -283,6 +283,10 @@ def organisation_page() -> str | Response:
             org.name = form.name.data.strip()
             org.time_zone = form.time_zone.data
             org.working_weekdays = ",".join(sorted(form.working_weekdays.data))
+            # Delete the old rows first: the unit of work inserts before it deletes, so a day
+            # kept from the old list would clash with itself on (organisation_id, day).
+            org.holidays.clear()
+            db.session.flush()
             org.holidays = [Holiday(day=day, name=name) for day, name in holidays]
             record(
                 "organisation.updated",

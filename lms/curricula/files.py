@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,30 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+def _duplicate_keys(
+    node: yaml.Node | None, location: tuple[Any, ...] = (), visited: set[int] | None = None
+) -> Iterator[tuple[tuple[Any, ...], int, int]]:
+    """Yield (location, line, first line) for each key given twice in the same mapping, so the
+    error names the field (`modules[1].title`), not only the line."""
+    visited = set() if visited is None else visited
+    if id(node) in visited:  # an alias of a node already walked (or a recursive one)
+        return
+    visited.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        first: dict[str, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value
+            line = key_node.start_mark.line + 1
+            if key in first:
+                yield (*location, key), line, first[key]
+            else:
+                first[key] = line
+            yield from _duplicate_keys(value_node, (*location, key), visited)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, child in enumerate(node.value):
+            yield from _duplicate_keys(child, (*location, index), visited)
+
+
 def _field_name(location: tuple[Any, ...]) -> str:
     parts: list[str] = []
     for key in location:
@@ -126,6 +151,18 @@ def parse_file(path: Path, display: str | None = None) -> ParsedFile:
         return result
     try:
         root = yaml.compose(text, Loader=_UniqueKeyLoader)
+        duplicates = list(_duplicate_keys(root))
+        if duplicates:
+            for location, line, first in duplicates:
+                result.problems.append(
+                    Problem(
+                        shown,
+                        line,
+                        _field_name(location),
+                        f"is not valid YAML: duplicate key (first given on line {first})",
+                    )
+                )
+            return result
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
@@ -151,6 +188,8 @@ def parse_file(path: Path, display: str | None = None) -> ParsedFile:
             message = item["msg"]
             if item["type"] == "extra_forbidden":
                 message = "is not a known field (check its spelling and indentation)"
+            elif item["type"] == "duplicate_id":
+                location = (*location, item["ctx"]["index"], "id")
             result.problems.append(
                 Problem(shown, lines.line_of(location), _field_name(location), message)
             )
@@ -170,23 +209,24 @@ def parse_tree(path: Path) -> list[ParsedFile]:
     """Parse every file under `path`, then check what only the whole set can show."""
     base = path if path.is_dir() else path.parent
     parsed = [parse_file(p, str(p.relative_to(base.parent))) for p in discover(path)]
-    seen: dict[tuple[str, str], str] = {}
+    seen: dict[str, str] = {}
     for item in parsed:
         document = item.document
         if document is None:
             continue
+        # Loaded content is recorded by document id alone (ContentVersion.document), so an id
+        # must be unique across kinds too: a programme may not take the framework's id.
         ident = getattr(document, "id", None) or "figures"
-        key = (type(document).__name__, ident)
-        if key in seen:
+        if ident in seen:
             item.problems.append(
                 Problem(
                     item.display,
                     item.line_of("id"),
                     "id",
-                    f"{ident!r} is already used by {seen[key]}",
+                    f"{ident!r} is already used by {seen[ident]}",
                 )
             )
             item.document = None
         else:
-            seen[key] = item.display
+            seen[ident] = item.display
     return parsed

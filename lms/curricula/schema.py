@@ -11,6 +11,7 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic_core import PydanticCustomError
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
@@ -25,10 +26,16 @@ class Strict(BaseModel):
 
 
 def _unique_ids(items: list, what: str) -> list:
+    """Refuse a repeated id; the error carries the index of the repeat, so the message can
+    point at its line rather than at the start of the list (see `lms.curricula.files`)."""
     seen: set[str] = set()
-    for item in items:
+    for index, item in enumerate(items):
         if item.id in seen:
-            raise ValueError(f"duplicate {what} id {item.id!r}")
+            raise PydanticCustomError(
+                "duplicate_id",
+                "duplicate {what} id {id}",
+                {"what": what, "id": repr(item.id), "index": index},
+            )
         seen.add(item.id)
     return items
 
@@ -190,3 +197,8 @@ class Figures(Strict):
     version: str
     as_of: date | None = None
     figures: dict[Slug, Target] = Field(min_length=1)
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        return Programme._semver(value)

@@ -111,7 +111,7 @@ PROGRAMME_PAIRS = [
     ("automation-workflow", "it-budget-allocation"),
 ]
 # Days since each cohort started: spread across the first 90 days and a little beyond.
-COHORT_AGES = [75, 20, 45, 95, 5, 60, 30, 110]
+COHORT_AGES = [80, 25, 45, 95, 5, 60, 30, 110]
 
 
 class SeedError(RuntimeError):
@@ -238,8 +238,9 @@ def seed(size: str = "demo", today: date | None = None) -> SeedReport:
     enrolments = []
     for position, user_id in enumerate(learner_ids):
         cohort = cohorts[position % cohort_count]
-        # A few learners joined a little after their cohort started.
-        late = rng.choice([0, 0, 0, 0, 1, 2, 3])
+        # Cohorts enrol on a rolling basis: some learners join weeks after the cohort started,
+        # so every cohort has people in more than one stage window.
+        late = min(rng.choice([0, 0, 0, 2, 5, 10, 20, 30, 45]), (today - cohort.start_date).days)
         for programme_id in programmes_of[cohort.id]:
             enrolments.append(
                 {

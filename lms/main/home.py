@@ -94,14 +94,19 @@ def _enrolments(user: User, today: date) -> list[EnrolmentCard]:
 
 def _cohorts(condition) -> list[CohortRow]:
     cohorts = list(db.session.scalars(select(Cohort).where(condition).order_by(Cohort.start_date)))
+    # Distinct people per cohort: a learner with one programme completed and another active
+    # is one learner, not two.
+    learner = func.distinct(Enrolment.user_id)
     counts = {
-        (cohort_id, status): n
-        for cohort_id, status, n in db.session.execute(
+        cohort_id: (learners, withdrawn)
+        for cohort_id, learners, withdrawn in db.session.execute(
             select(
-                Enrolment.cohort_id, Enrolment.status, func.count(func.distinct(Enrolment.user_id))
+                Enrolment.cohort_id,
+                func.count(learner).filter(Enrolment.status != "withdrawn"),
+                func.count(learner).filter(Enrolment.status == "withdrawn"),
             )
             .where(Enrolment.cohort_id.in_([c.id for c in cohorts]))
-            .group_by(Enrolment.cohort_id, Enrolment.status)
+            .group_by(Enrolment.cohort_id)
         )
     }
     return [
@@ -111,8 +116,8 @@ def _cohorts(condition) -> list[CohortRow]:
             start_date=cohort.start_date,
             due_date=cohort.due_date,
             programmes=[p.title for p in cohort.programmes],
-            learners=counts.get((cohort.id, "active"), 0) + counts.get((cohort.id, "completed"), 0),
-            withdrawn=counts.get((cohort.id, "withdrawn"), 0),
+            learners=counts.get(cohort.id, (0, 0))[0],
+            withdrawn=counts.get(cohort.id, (0, 0))[1],
         )
         for cohort in cohorts
     ]

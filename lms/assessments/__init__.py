@@ -1,0 +1,1 @@
+"""Assessments: question types, attempts with snapshots, server-side grading, item statistics."""

@@ -53,13 +53,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from lms.accounts.views import bp as accounts_bp
     from lms.admin.views import bp as admin_bp
+    from lms.assessments.views import bp as assessments_bp
     from lms.curricula.views import bp as curricula_bp
+    from lms.learning.views import bp as learning_bp
     from lms.main.views import bp as main_bp
     from lms.main.views import register_error_pages
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(curricula_bp)
+    app.register_blueprint(learning_bp)
+    app.register_blueprint(assessments_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     register_error_pages(app)
 

@@ -151,7 +151,7 @@ def send_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (curricula_cli, users_cli, demo_cli, mail_cli):
+    for group in (curricula_cli, users_cli, demo_cli, mail_cli, stages_cli):
         app.cli.add_command(group)
 
 
@@ -160,3 +160,15 @@ def main() -> None:
     from lms import create_app
 
     FlaskGroup(create_app=create_app)()
+
+
+stages_cli = AppGroup("stages", help="The adoption-stage engine.")
+
+
+@stages_cli.command("refresh")
+def refresh_command() -> None:
+    """Promote every enrolment whose gate is met and recompute every status (nightly)."""
+    from lms.stages.engine import refresh_all
+
+    enrolments, promoted = refresh_all()
+    click.echo(f"{enrolments} active enrolment(s) refreshed, {promoted} promotion(s).")

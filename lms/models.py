@@ -1,15 +1,25 @@
 """Imports every model so SQLAlchemy's metadata (and Alembic's autogenerate) sees them all."""
 
 from lms.accounts.models import AuthToken, Role, User, user_roles
+from lms.assessments.models import (
+    Assessment,
+    Attempt,
+    AttemptItem,
+    ExtraTime,
+    Question,
+    QuestionVersion,
+)
 from lms.audit.models import AuditEvent
 from lms.curricula.models import (
     ContentVersion,
     FrameworkDocument,
+    LessonSection,
     Module,
     Objective,
     Programme,
     Stage,
 )
+from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.mail.models import OutboxMessage
 from lms.organisation.models import (
     Cohort,
@@ -19,8 +29,22 @@ from lms.organisation.models import (
     OrgUnit,
     cohort_programmes,
 )
+from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExtension
 
 __all__ = [
+    "Assessment",
+    "Attempt",
+    "AttemptItem",
+    "ClockPause",
+    "Exemption",
+    "ExtraTime",
+    "LessonSection",
+    "ModuleCompletion",
+    "Question",
+    "QuestionVersion",
+    "SectionProgress",
+    "StagePromotion",
+    "WindowExtension",
     "AuditEvent",
     "AuthToken",
     "Cohort",

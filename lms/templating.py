@@ -7,7 +7,7 @@ from typing import Any
 
 import bleach
 import markdown as markdown_lib
-from flask import Flask, g, request
+from flask import Flask, request
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -89,20 +89,15 @@ def _user_zone() -> str:
     """The viewer's time zone, looked up once per request."""
     from lms.organisation.operations import organisation
 
-    if "lms_zone" not in g:
-        if current_user.is_authenticated and current_user.time_zone:
-            g.lms_zone = current_user.time_zone
-        else:
-            g.lms_zone = organisation().time_zone
-    return g.lms_zone
+    if current_user.is_authenticated and current_user.time_zone:
+        return current_user.time_zone
+    return organisation().time_zone
 
 
 def _organisation_name() -> str:
     from lms.organisation.operations import organisation
 
-    if "lms_org_name" not in g:
-        g.lms_org_name = organisation().name
-    return g.lms_org_name
+    return organisation().name
 
 
 def format_datetime(value: datetime | None, fmt: str = "%d %b %Y, %H:%M") -> str:
@@ -124,3 +119,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.globals["navigation"] = _navigation
     app.jinja_env.globals["organisation_name"] = _organisation_name
+    from lms.learning.path import stage_window_text
+
+    app.jinja_env.globals["stage_window_text"] = stage_window_text

@@ -23,8 +23,8 @@ from tests.conftest import CURRICULA, login, make_user
 # A small programme written by the tests, so that line numbers are known. Line by line:
 #  1 schema  2 id  3 version  4 kind  5 title  6 source  7 summary  8 modules
 #  9 - id: first-module  10 title  11 objectives  12 - id: first-objective  13 text
-# 14 - id: second-objective  15 text  16 - id: second-module  17 title  18 objectives
-# 19 - id: third-objective  20 text
+# 14 - id: second-objective  15 text  16 stage  17 - id: second-module  18 title
+# 19 objectives  20 - id: third-objective  21 text  22 stage
 TEST_PROGRAMME = """\
 schema: lms/programme/1
 id: test-programme
@@ -41,11 +41,13 @@ modules:
     text: Do the first thing.
   - id: second-objective
     text: Do the second thing.
+  stage: initial
 - id: second-module
   title: Second Module
   objectives:
   - id: third-objective
     text: Do the third thing.
+  stage: proficiency
 """
 TEST_FILE = "curricula/programmes/test-programme.yaml"
 
@@ -131,19 +133,19 @@ BROKEN = {
     "yaml syntax": (
         "  title: Second Module\n",
         "  title: Second: Module\n",
-        f"{TEST_FILE}:17: is not valid YAML",
+        f"{TEST_FILE}:18: is not valid YAML",
         "mapping values are not allowed",
     ),
     "unknown field": (
         "  title: Second Module\n",
         "  titel: Second Module\n",
-        f"{TEST_FILE}:17: modules[1].titel: ",
+        f"{TEST_FILE}:18: modules[1].titel: ",
         "is not a known field",
     ),
     "missing module title": (
         "  title: Second Module\n",
         "",
-        f"{TEST_FILE}:16: modules[1].title: ",
+        f"{TEST_FILE}:17: modules[1].title: ",
         "Field required",
     ),
     "missing summary": (
@@ -167,7 +169,7 @@ BROKEN = {
     "duplicate module id": (
         "- id: second-module\n",
         "- id: first-module\n",
-        f"{TEST_FILE}:16: modules[1].id: ",
+        f"{TEST_FILE}:17: modules[1].id: ",
         "duplicate module id 'first-module'",
     ),
     "duplicate objective id": (
@@ -185,8 +187,8 @@ BROKEN = {
     "duplicate nested yaml key": (
         "    text: Do the third thing.\n",
         "    text: Do the third thing.\n    text: Again.\n",
-        f"{TEST_FILE}:21: modules[1].objectives[0].text: ",
-        "duplicate key (first given on line 20)",
+        f"{TEST_FILE}:22: modules[1].objectives[0].text: ",
+        "duplicate key (first given on line 21)",
     ),
     "wrong schema": (
         "schema: lms/programme/1\n",
@@ -203,7 +205,7 @@ BROKEN = {
     "id not a slug": (
         "  - id: third-objective\n",
         "  - id: Third Objective\n",
-        f"{TEST_FILE}:19: modules[1].objectives[0].id: ",
+        f"{TEST_FILE}:20: modules[1].objectives[0].id: ",
         "should match pattern",
     ),
     "id taken by the framework": (
@@ -305,7 +307,7 @@ def test_one_broken_file_loads_nothing(app: Flask, tmp_path: Path) -> None:
 def test_a_good_change_beside_a_broken_file_is_not_applied(app: Flask, tmp_path: Path) -> None:
     root = copy_curricula(tmp_path)
     assert cli(app, "curricula", "load", str(root)).exit_code == 0
-    edit(root / "programmes" / "ai-machine-learning.yaml", "version: 1.0.0", "version: 1.1.0")
+    edit(root / "programmes" / "ai-machine-learning.yaml", "version: 1.1.0", "version: 1.2.0")
     edit(
         root / "programmes" / "ai-machine-learning.yaml",
         "title: AI and Machine Learning Integration\n",
@@ -671,6 +673,7 @@ def test_framework_page_shows_stages_and_procedures(client, users, curricula) ->
 def test_html_in_a_curriculum_text_is_escaped(app: Flask, client, users, tmp_path: Path) -> None:
     root = tmp_path / "curricula"
     (root / "programmes").mkdir(parents=True)
+    shutil.copy(CURRICULA / "framework.yaml", root)  # programmes place modules in its stages
     (root / "programmes" / "test-programme.yaml").write_text(
         TEST_PROGRAMME.replace("Do the first thing.", "'<script>alert(1)</script>'").replace(
             "title: Second Module", "title: <b>Bold</b> & Co"
@@ -693,6 +696,7 @@ def test_catalogue_runs_a_bounded_number_of_queries(
 ) -> None:
     root = tmp_path / "curricula"
     (root / "programmes").mkdir(parents=True)
+    shutil.copy(CURRICULA / "framework.yaml", root)  # programmes place modules in its stages
     for slug in ("ai-machine-learning", "it-budget-allocation"):
         shutil.copy(CURRICULA / "programmes" / f"{slug}.yaml", root / "programmes")
     with app.app_context():

@@ -245,8 +245,9 @@ class Numeric(QuestionType):
         }
 
     def parse(self, snapshot: dict[str, Any], form: Any, field: str) -> Any:
-        text = (form.get(field) or "").strip().replace(",", "")
-        text = text.removesuffix("%").strip() if snapshot.get("unit") == "%" else text
+        # Accept what people type: thousands separators, a currency sign, a percent sign.
+        text = (form.get(field) or "").strip().replace(",", "").replace(" ", "")
+        text = text.lstrip("$€£").removesuffix("%")
         try:
             value = float(text)
         except ValueError:

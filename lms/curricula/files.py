@@ -194,6 +194,14 @@ def parse_file(path: Path, display: str | None = None) -> ParsedFile:
                 Problem(shown, lines.line_of(location), _field_name(location), message)
             )
         return result
+    checks = getattr(result.document, "references", None)
+    for location, message in checks() if checks else []:
+        result.problems.append(
+            Problem(shown, lines.line_of(location), _field_name(location), message)
+        )
+    if result.problems:
+        result.document = None
+        return result
     result.content_hash = content_hash(result.document)
     return result
 

@@ -12,12 +12,14 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from lms.assessments.loading import load_assessments
 from lms.core.timeutil import now_utc
 from lms.curricula import schema
 from lms.curricula.files import ParsedFile, Problem, parse_tree
 from lms.curricula.models import (
     ContentVersion,
     FrameworkDocument,
+    LessonSection,
     Module,
     Objective,
     Programme,
@@ -98,6 +100,22 @@ def load_curricula(path: Path) -> LoadReport:
     report.problems = _check_versions(parsed)
     if report.problems:
         return report
+    # The framework first: programmes place their modules in its stages.
+    order = {"figures": 0, "framework": 1, "programme": 2}
+    parsed.sort(key=lambda item: order.get(item.kind, 3))
+    if not any(item.kind == "framework" for item in parsed) and not db.session.scalar(
+        select(Stage.id).limit(1)
+    ):
+        report.problems.append(
+            Problem(
+                str(path),
+                None,
+                "",
+                "load the framework (framework.yaml) first or with it: "
+                "programmes place their modules in its stages",
+            )
+        )
+        return report
     latest = _latest_versions()
     for item in parsed:
         document_id = _document_id(item)
@@ -137,6 +155,10 @@ def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
     programme.content_hash = content_hash
     programme.loaded_at = now_utc()
     programme.retired_at = None
+    programme.gates = {
+        stage: [{"kind": kind, "ref": ref} for item in items for kind, ref in item.items()]
+        for stage, items in document.gates.items()
+    }
 
     existing = {module.slug: module for module in programme.modules} if programme.id else {}
     now = now_utc()
@@ -148,12 +170,49 @@ def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
         module.position = position
         module.title = source.title
         module.summary = source.summary
+        module.stage_id = source.stage
         module.retired_at = None
         _load_objectives(module, source.objectives)
+        _load_sections(module, source.lesson)
     for retired in existing.values():
         retired.retired_at = retired.retired_at or now
         retired.position = 1000 + retired.position
+    db.session.flush()
+    modules = {module.slug: module for module in programme.modules}
+    load_assessments(
+        programme,
+        [
+            (modules[source.id], "module", source.assessment)
+            for source in document.modules
+            if source.assessment is not None
+        ]
+        + [
+            (None, purpose, assessment)
+            for purpose, assessment in (
+                ("pre", document.pre_assessment),
+                ("post", document.post_assessment),
+            )
+            if assessment is not None
+        ],
+    )
     return programme
+
+
+def _load_sections(module: Module, sections: list[schema.LessonSection]) -> None:
+    existing = {section.slug: section for section in module.sections} if module.id else {}
+    now = now_utc()
+    for position, source in enumerate(sections, start=1):
+        section = existing.pop(source.id, None)
+        if section is None:
+            section = LessonSection(slug=source.id, module=module)
+            db.session.add(section)
+        section.position = position
+        section.title = source.title
+        section.body = source.body
+        section.retired_at = None
+    for retired in existing.values():
+        retired.retired_at = retired.retired_at or now
+        retired.position = 1000 + retired.position
 
 
 def _load_objectives(module: Module, objectives: list[schema.Objective]) -> None:

@@ -29,6 +29,8 @@ class Programme(db.Model):
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(default=now_utc)
     retired_at: Mapped[datetime | None]
+    #: Gate requirements per stage id: {"initial": [{"kind": ..., "ref": ...}], ...}.
+    gates: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
 
     modules: Mapped[list[Module]] = relationship(
         back_populates="programme", order_by="Module.position"
@@ -45,12 +47,33 @@ class Module(db.Model):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str | None] = mapped_column(Text)
+    stage_id: Mapped[str | None] = mapped_column(ForeignKey("stages.id"))
     retired_at: Mapped[datetime | None]
 
     programme: Mapped[Programme] = relationship(back_populates="modules")
     objectives: Mapped[list[Objective]] = relationship(
         back_populates="module", order_by="Objective.position"
     )
+    sections: Mapped[list[LessonSection]] = relationship(
+        back_populates="module", order_by="LessonSection.position"
+    )
+
+
+class LessonSection(db.Model):
+    """One section of a module's lesson (Markdown); progress is kept per section."""
+
+    __tablename__ = "lesson_sections"
+    __table_args__ = (UniqueConstraint("module_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[datetime | None]
+
+    module: Mapped[Module] = relationship(back_populates="sections")
 
 
 class Objective(db.Model):

@@ -10,8 +10,17 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 from pydantic_core import PydanticCustomError
+
+from lms.assessments.questions import QuestionSpec
 
 SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$")
 
@@ -40,21 +49,96 @@ def _unique_ids(items: list, what: str) -> list:
     return items
 
 
+StageId = Literal["initial", "proficiency", "expert", "innovation", "partnership"]
+STAGE_IDS: tuple[str, ...] = ("initial", "proficiency", "expert", "innovation", "partnership")
+
+#: Gate requirement kinds and what each refers to. `lms.stages.requirements` holds the class that
+#: evaluates each; a kind whose feature has not landed yet simply has nothing to refer to.
+REQUIREMENT_KINDS: dict[str, str] = {
+    "module-completed": "module",
+    "assessment-passed": "assessment",
+    "exercise-passed": "exercise",
+    "demonstration-proficient": "demonstration",
+}
+
+#: Where a file refers to something that does not exist: (location inside the file, message).
+Reference = tuple[tuple[str | int, ...], str]
+
+
 class Objective(Strict):
     id: Slug
     text: Text
+
+
+class LessonSection(Strict):
+    """One section of a module's lesson, in Markdown; learners mark each section done."""
+
+    id: Slug
+    title: Text
+    body: Text
+
+
+class Assessment(Strict):
+    """A bank of questions with its rules. Unset values take the defaults in figures.yaml."""
+
+    id: Slug
+    title: Text
+    #: Fraction of points needed to pass; default `assessment-pass-mark` (0.80).
+    pass_mark: float | None = Field(default=None, gt=0, le=1)
+    #: Submitted attempts allowed; None means unlimited.
+    attempts_allowed: int | None = Field(default=3, ge=1)
+    time_limit_minutes: int | None = Field(default=None, gt=0)
+    #: Questions drawn at random for each attempt; None means every question.
+    draw: int | None = Field(default=None, ge=1)
+    #: When answers and explanations are shown: after every attempt, or only once no attempts
+    #: remain (or the learner has passed).
+    feedback: Literal["after-each-attempt", "after-last-attempt"] = "after-each-attempt"
+    questions: list[QuestionSpec] = Field(min_length=1)
+
+    @field_validator("questions")
+    @classmethod
+    def _question_ids_unique(cls, value: list) -> list:
+        return _unique_ids(value, "question")
+
+    def references(self) -> list[Reference]:
+        if self.draw is not None and self.draw > len(self.questions):
+            return [
+                (("draw",), f"draws {self.draw} questions from a bank of {len(self.questions)}")
+            ]
+        return []
 
 
 class Module(Strict):
     id: Slug
     title: Text
     summary: Text | None = None
+    #: The adoption stage this module is taught in (see docs/curricula.md for the placement).
+    stage: StageId
     objectives: list[Objective] = Field(min_length=1)
+    lesson: list[LessonSection] = Field(default_factory=list)
+    assessment: Assessment | None = None
 
     @field_validator("objectives")
     @classmethod
     def _objective_ids_unique(cls, value: list[Objective]) -> list[Objective]:
         return _unique_ids(value, "objective")
+
+    @field_validator("lesson")
+    @classmethod
+    def _section_ids_unique(cls, value: list[LessonSection]) -> list[LessonSection]:
+        return _unique_ids(value, "lesson section")
+
+
+def _requirement(value: dict[str, str]) -> dict[str, str]:
+    if not isinstance(value, dict) or len(value) != 1:
+        raise ValueError("a requirement is one `kind: id` pair, e.g. `module-completed: intro`")
+    kind = next(iter(value))
+    if kind not in REQUIREMENT_KINDS:
+        raise ValueError(f"{kind!r} is not a requirement kind ({', '.join(REQUIREMENT_KINDS)})")
+    return value
+
+
+Requirement = Annotated[dict[str, Slug], AfterValidator(_requirement)]
 
 
 class Programme(Strict):
@@ -68,6 +152,12 @@ class Programme(Strict):
     source: Text
     summary: Text
     modules: list[Module] = Field(min_length=1)
+    #: What must be met to be promoted out of each stage. A stage without a gate is not left
+    #: automatically (Strategic Partnership, the last, never is).
+    gates: dict[StageId, list[Requirement]] = Field(default_factory=dict)
+    #: A parallel pair: the same decisions before and after the programme (decision quality).
+    pre_assessment: Assessment | None = None
+    post_assessment: Assessment | None = None
 
     @field_validator("version")
     @classmethod
@@ -75,6 +165,73 @@ class Programme(Strict):
         if not SEMVER.match(value):
             raise ValueError("must be a semantic version such as 1.0.0")
         return value
+
+    def assessments(self) -> list[tuple[tuple[str | int, ...], Assessment]]:
+        """Every assessment of the programme with its location in the file."""
+        found: list[tuple[tuple[str | int, ...], Assessment]] = [
+            (("modules", index, "assessment"), module.assessment)
+            for index, module in enumerate(self.modules)
+            if module.assessment is not None
+        ]
+        for name in ("pre_assessment", "post_assessment"):
+            if getattr(self, name) is not None:
+                found.append(((name,), getattr(self, name)))
+        return found
+
+    def references(self) -> list[Reference]:
+        """Checks across the file: ids refer to things that exist, and are not reused."""
+        problems: list[Reference] = []
+        targets: dict[str, set[str]] = {
+            "module": {module.id for module in self.modules},
+            "assessment": set(),
+            "exercise": set(),
+            "demonstration": set(),
+        }
+        for location, assessment in self.assessments():
+            if assessment.id in targets["assessment"]:
+                problems.append(
+                    (
+                        (*location, "id"),
+                        f"assessment id {assessment.id!r} is used twice in this programme",
+                    )
+                )
+            targets["assessment"].add(assessment.id)
+            problems.extend(
+                ((*location, *where), message) for where, message in assessment.references()
+            )
+        for stage, requirements in self.gates.items():
+            for index, requirement in enumerate(requirements):
+                kind, ref = next(iter(requirement.items()))
+                what = REQUIREMENT_KINDS[kind]
+                if ref not in targets[what]:
+                    problems.append(
+                        (
+                            (("gates", stage, index, kind)),
+                            f"no {what} with id {ref!r} in this programme",
+                        )
+                    )
+        if self.pre_assessment is not None and self.post_assessment is not None:
+            pre = [(q.id, q.type) for q in self.pre_assessment.questions]
+            post = [(q.id, q.type) for q in self.post_assessment.questions]
+            if pre != post:
+                problems.append(
+                    (
+                        ("post_assessment", "questions"),
+                        "a parallel post-assessment "
+                        "asks the same decisions as the pre-assessment: the same question "
+                        "ids and types, in the same order",
+                    )
+                )
+        if (self.pre_assessment is None) != (self.post_assessment is None):
+            present = "pre_assessment" if self.pre_assessment else "post_assessment"
+            problems.append(
+                (
+                    (present,),
+                    "a pre-assessment and a post-assessment come as a "
+                    "parallel pair: give both or neither",
+                )
+            )
+        return problems
 
     @field_validator("modules")
     @classmethod

@@ -17,17 +17,6 @@ from lms.organisation.operations import organisation
 
 
 @dataclass
-class EnrolmentCard:
-    programme_title: str
-    programme_slug: str
-    cohort_name: str
-    start_date: date
-    day: int
-    status: str
-    due_date: date | None
-
-
-@dataclass
 class CohortRow:
     id: int
     name: str
@@ -49,7 +38,6 @@ class TeamRow:
 @dataclass
 class HomeData:
     today: date
-    enrolments: list[EnrolmentCard] = field(default_factory=list)
     cohorts: list[CohortRow] = field(default_factory=list)
     teams: list[TeamRow] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
@@ -59,8 +47,6 @@ def for_user(user: User) -> HomeData:
     org = organisation()
     today = local_date(now_utc(), user.time_zone or org.time_zone)
     data = HomeData(today=today)
-    if user.has_role("learner"):
-        data.enrolments = _enrolments(user, today)
     if user.has_role("manager"):
         data.cohorts = _cohorts(Cohort.manager_id == user.id)
     if user.has_role("leader", "admin"):
@@ -68,28 +54,6 @@ def for_user(user: User) -> HomeData:
     if user.has_role("admin"):
         data.counts = _counts()
     return data
-
-
-def _enrolments(user: User, today: date) -> list[EnrolmentCard]:
-    rows = db.session.execute(
-        select(Enrolment, Programme.title, Programme.slug, Cohort.name, Cohort.due_date)
-        .join(Programme, Enrolment.programme_id == Programme.id)
-        .join(Cohort, Enrolment.cohort_id == Cohort.id)
-        .where(Enrolment.user_id == user.id)
-        .order_by(Enrolment.start_date, Programme.title)
-    ).all()
-    return [
-        EnrolmentCard(
-            programme_title=title,
-            programme_slug=slug,
-            cohort_name=cohort_name,
-            start_date=enrolment.start_date,
-            day=(today - enrolment.start_date).days,
-            status=enrolment.status,
-            due_date=due_date,
-        )
-        for enrolment, title, slug, cohort_name, due_date in rows
-    ]
 
 
 def _cohorts(condition) -> list[CohortRow]:

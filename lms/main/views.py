@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from lms.curricula.models import Programme
 from lms.extensions import db
+from lms.learning.path import build_path
 from lms.main import home as home_data
 from lms.security import public, signed_in
 
@@ -22,7 +23,10 @@ bp = Blueprint("main", __name__)
 @signed_in
 def home() -> str:
     user = current_user._get_current_object()
-    return render_template("main/home.html", home=home_data.for_user(user))
+    cards, recent = build_path(user.id) if user.has_role("learner") else ([], [])
+    return render_template(
+        "main/home.html", home=home_data.for_user(user), cards=cards, recent=recent
+    )
 
 
 @bp.route("/healthz")

@@ -105,8 +105,26 @@ class Enrolment(db.Model):
     start_date: Mapped[date]
     status: Mapped[str] = mapped_column(String(12), default="active")
     withdrawn_at: Mapped[datetime | None]
+    withdrawal_reason: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
+    #: The adoption stage the enrolment is in; it starts in the first.
+    stage_id: Mapped[str] = mapped_column(
+        ForeignKey("stages.id"), default="initial", server_default="initial"
+    )
+    #: Kept by the stage engine (after each graded event and by `flask stages refresh`):
+    #: on-track, at-risk, overdue (windowed stages) or active, inactive (open-ended ones).
+    stage_status: Mapped[str | None] = mapped_column(String(12), index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(300))
+    gate_met: Mapped[int] = mapped_column(default=0, server_default="0")
+    gate_total: Mapped[int] = mapped_column(default=0, server_default="0")
+    status_refreshed_at: Mapped[datetime | None]
 
     user = relationship("User")
     programme = relationship("Programme")
     cohort = relationship(Cohort)
+    promotions = relationship(
+        "StagePromotion", back_populates="enrolment", order_by="StagePromotion.promoted_at"
+    )
+    pauses = relationship("ClockPause", back_populates="enrolment", order_by="ClockPause.id")
+    extensions = relationship("WindowExtension", back_populates="enrolment")
+    exemptions = relationship("Exemption", back_populates="enrolment")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import current_app
+from flask import current_app, has_request_context, request
 from sqlalchemy import select
 
 from lms.core.timeutil import working_days_between
@@ -13,12 +13,19 @@ from lms.organisation.models import Organisation, OrgUnit
 
 
 def organisation() -> Organisation:
-    """The installation's organisation, created with defaults on first use."""
+    """The installation's organisation, created with defaults on first use; looked up once per
+    request."""
+    # Kept on the request itself (not `g`, which may outlive a request in tests and scripts).
+    cached = getattr(request, "lms_organisation", None) if has_request_context() else None
+    if cached is not None:
+        return cached
     org = db.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
     if org is None:
         org = Organisation(name=current_app.config["LMS_ORGANISATION_NAME"], time_zone="UTC")
         db.session.add(org)
         db.session.flush()
+    if has_request_context():
+        request.lms_organisation = org
     return org
 
 

@@ -135,3 +135,86 @@ register(
     erase=lambda user: None,
     policy="Enrolments are kept, anonymised through the user record, so cohort figures stay true.",
 )
+
+
+# --- learning records -----------------------------------------------------------------------
+# Progress, attempts and stage history are the organisation's learning records: exported in
+# full, kept on erasure (anonymised through the user row). Who granted or paused something is
+# the manager's accountability record, kept likewise.
+
+from lms.assessments.models import Attempt, ExtraTime  # noqa: E402
+from lms.learning.models import ModuleCompletion, SectionProgress  # noqa: E402
+from lms.stages.models import ClockPause, Exemption, WindowExtension  # noqa: E402
+
+_KEPT = "Kept, anonymised through the user record, so cohort figures stay true."
+
+register(
+    SectionProgress,
+    export=lambda user: _rows(
+        select(SectionProgress).where(SectionProgress.user_id == user.id),
+        "section_id",
+        "completed_at",
+    ),
+    erase=lambda user: None,
+    policy=_KEPT,
+)
+register(
+    ModuleCompletion,
+    export=lambda user: _rows(
+        select(ModuleCompletion).where(ModuleCompletion.user_id == user.id),
+        "module_id",
+        "completed_at",
+    ),
+    erase=lambda user: None,
+    policy=_KEPT,
+)
+register(
+    Attempt,
+    export=lambda user: [
+        {
+            "assessment": attempt.assessment.title,
+            "number": attempt.number,
+            "status": attempt.status,
+            "started_at": attempt.started_at,
+            "submitted_at": attempt.submitted_at,
+            "score": attempt.score,
+            "max_score": attempt.max_score,
+            "passed": attempt.passed,
+            "answers": [
+                {
+                    "question": item.snapshot.get("prompt"),
+                    "answer": item.answer,
+                    "credit": item.credit,
+                }
+                for item in attempt.items
+            ],
+        }
+        for attempt in db.session.scalars(
+            select(Attempt).where(Attempt.user_id == user.id).order_by(Attempt.id)
+        )
+    ],
+    erase=lambda user: None,
+    policy=_KEPT,
+)
+register(
+    ExtraTime,
+    export=lambda user: _rows(
+        select(ExtraTime).where(ExtraTime.user_id == user.id),
+        "assessment_id",
+        "minutes",
+        "reason",
+        "created_at",
+    ),
+    erase=lambda user: None,
+    policy=_KEPT,
+)
+for _model in (ClockPause, WindowExtension, Exemption):
+    register(
+        _model,
+        export=lambda user, model=_model: _rows(
+            select(model).where(model.created_by_id == user.id), "enrolment_id", "reason"
+        ),
+        erase=lambda user: None,
+        policy="Actions a manager took on an enrolment: kept for accountability; the learner's "
+        "side is exported with their enrolments.",
+    )

@@ -1,0 +1,103 @@
+"""Item statistics and decision quality: pure functions over pandas frames.
+
+- Facility: the mean credit learners earned on a question (1.0 = everyone got it right).
+- Discrimination: the corrected item-total correlation, i.e. the correlation between the credit on
+  the question and the score on the rest of the attempt. High values mean the question separates
+  strong from weak learners; values near zero or below mean it does not (or is flawed).
+- Decision quality (DESIGN.md section 6): the relative change of the mean scenario score from the
+  pre-assessment to the parallel post-assessment, over learners who took both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Below this many graded attempts a statistic says "too few attempts" instead of a number.
+MIN_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class ItemStatistic:
+    question: str
+    attempts: int
+    facility: float | None
+    discrimination: float | None
+    note: str | None
+
+
+def item_statistics(
+    responses: pd.DataFrame, min_attempts: int = MIN_ATTEMPTS
+) -> list[ItemStatistic]:
+    """`responses`: one row per graded item, columns attempt, question, credit, points."""
+    if responses.empty:
+        return []
+    frame = responses.assign(earned=responses["credit"] * responses["points"])
+    totals = frame.groupby("attempt")["earned"].sum()
+    results = []
+    for question, rows in frame.groupby("question", sort=True):
+        count = len(rows)
+        if count < min_attempts:
+            results.append(
+                ItemStatistic(
+                    str(question),
+                    count,
+                    None,
+                    None,
+                    f"too few attempts ({count} of {min_attempts} needed)",
+                )
+            )
+            continue
+        facility = float(rows["credit"].mean())
+        rest = totals.loc[rows["attempt"]].to_numpy() - rows["earned"].to_numpy()
+        credit = rows["credit"].to_numpy()
+        if credit.std() == 0 or rest.std() == 0:
+            note = (
+                "everyone scored the same on it"
+                if credit.std() == 0
+                else ("the rest of the attempts scored the same")
+            )
+            results.append(ItemStatistic(str(question), count, facility, None, note))
+            continue
+        discrimination = float(pd.Series(credit).corr(pd.Series(rest)))
+        results.append(ItemStatistic(str(question), count, facility, discrimination, None))
+    return results
+
+
+@dataclass(frozen=True)
+class DecisionQuality:
+    learners: int
+    pre_mean: float | None
+    post_mean: float | None
+    improvement: float | None
+    note: str | None
+
+
+def decision_quality(scores: pd.DataFrame) -> DecisionQuality:
+    """`scores`: one row per learner and purpose ("pre" or "post"), columns learner, purpose,
+    scenario_score (a fraction). Only learners with both count."""
+    if scores.empty:
+        return DecisionQuality(0, None, None, None, "no pre- and post-assessment results yet")
+    table = scores.pivot_table(
+        index="learner", columns="purpose", values="scenario_score", aggfunc="max"
+    )
+    if "pre" not in table or "post" not in table:
+        return DecisionQuality(
+            0, None, None, None, "nobody has taken both the pre- and the post-assessment yet"
+        )
+    both = table.dropna(subset=["pre", "post"])
+    if both.empty:
+        return DecisionQuality(
+            0, None, None, None, "nobody has taken both the pre- and the post-assessment yet"
+        )
+    pre, post = float(both["pre"].mean()), float(both["post"].mean())
+    if pre == 0:
+        return DecisionQuality(
+            len(both),
+            pre,
+            post,
+            None,
+            "the pre-assessment mean is zero, so a relative change is undefined",
+        )
+    return DecisionQuality(len(both), pre, post, (post - pre) / pre, None)

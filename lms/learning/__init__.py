@@ -1,0 +1,1 @@
+"""The learner's side: My path, module pages and lesson progress."""

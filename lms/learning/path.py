@@ -1,0 +1,163 @@
+"""My path: one card per enrolment, with stage, day in the window, status, progress, what to do
+next, the gate's remaining requirements and recent results. A fixed number of queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from lms.assessments.models import Assessment, Attempt
+from lms.curricula.models import Module, Programme, Stage
+from lms.extensions import db
+from lms.learning.models import ModuleCompletion, SectionProgress
+from lms.organisation.models import Cohort, Enrolment
+from lms.stages.engine import EnrolmentState, RequirementResult, evaluate_with_facts
+
+
+@dataclass
+class ModuleProgress:
+    module: Module
+    stage_name: str
+    done: int
+    total: int
+    completed: bool
+
+    @property
+    def fraction(self) -> float:
+        if self.completed:
+            return 1.0
+        return self.done / self.total if self.total else 0.0
+
+
+@dataclass
+class PathCard:
+    enrolment: Enrolment
+    programme: Programme
+    cohort: Cohort
+    state: EnrolmentState | None
+    modules: list[ModuleProgress]
+    next_step: dict[str, str] | None
+    stages: list[Stage] = field(default_factory=list)
+
+    @property
+    def modules_completed(self) -> int:
+        return sum(m.completed for m in self.modules)
+
+    @property
+    def fraction(self) -> float:
+        return self.modules_completed / len(self.modules) if self.modules else 0.0
+
+
+def path_order(modules: list[Module], stage_positions: dict[str, int]) -> list[Module]:
+    """Modules in the order a learner meets them: by stage, then as the file lists them."""
+    live = [m for m in modules if m.retired_at is None]
+    return sorted(live, key=lambda m: (stage_positions.get(m.stage_id or "", 99), m.position))
+
+
+def requirement_link(
+    result: RequirementResult,
+    programme: Programme,
+    modules: dict[str, Module],
+    assessments: dict[str, Assessment],
+) -> str | None:
+    if result.kind == "module-completed" and result.ref in modules:
+        return url_for("learning.module", programme_slug=programme.slug, module_slug=result.ref)
+    if result.kind == "assessment-passed" and result.ref in assessments:
+        return url_for("assessments.overview", assessment_id=assessments[result.ref].id)
+    return None
+
+
+def build_path(user_id: int) -> tuple[list[PathCard], list[Attempt]]:
+    enrolments = list(
+        db.session.scalars(
+            select(Enrolment)
+            .where(Enrolment.user_id == user_id)
+            .options(selectinload(Enrolment.programme), selectinload(Enrolment.cohort))
+            .order_by(Enrolment.status, Enrolment.start_date)
+        )
+    )
+    if not enrolments:
+        return [], []
+    # Withdrawn enrolments get no state, but their content is loaded with the rest.
+    states, facts = evaluate_with_facts(enrolments)
+    stages = facts.stages
+    positions = {s.id: s.position for s in stages}
+    names = {s.id: s.name for s in stages}
+    modules = list(facts.catalogue.modules.values())
+    assessments = list(facts.catalogue.assessments.values())
+    done_sections = set(
+        db.session.scalars(
+            select(SectionProgress.section_id).where(SectionProgress.user_id == user_id)
+        )
+    )
+    completed = set(
+        db.session.scalars(
+            select(ModuleCompletion.module_id).where(ModuleCompletion.user_id == user_id)
+        )
+    )
+    cards = []
+    for enrolment in enrolments:
+        own = [m for m in modules if m.programme_id == enrolment.programme_id]
+        by_slug = {m.slug: m for m in own}
+        own_assessments = {
+            a.slug: a for a in assessments if a.programme_id == enrolment.programme_id
+        }
+        progress = []
+        for module in path_order(own, positions):
+            live = [s for s in module.sections if s.retired_at is None]
+            progress.append(
+                ModuleProgress(
+                    module=module,
+                    stage_name=names.get(module.stage_id or "", ""),
+                    done=sum(s.id in done_sections for s in live),
+                    total=len(live),
+                    completed=module.id in completed,
+                )
+            )
+        state = states.get(enrolment.id) if enrolment.status == "active" else None
+        next_step = None
+        if state is not None and state.remaining:
+            first = state.remaining[0]
+            link = requirement_link(first, enrolment.programme, by_slug, own_assessments)
+            if link:
+                next_step = {"label": first.label, "url": link}
+        elif state is not None:
+            upcoming = next((p for p in progress if not p.completed), None)
+            if upcoming is not None:
+                next_step = {
+                    "label": f"Continue with “{upcoming.module.title}”",
+                    "url": url_for(
+                        "learning.module",
+                        programme_slug=enrolment.programme.slug,
+                        module_slug=upcoming.module.slug,
+                    ),
+                }
+        cards.append(
+            PathCard(
+                enrolment, enrolment.programme, enrolment.cohort, state, progress, next_step, stages
+            )
+        )
+    recent = list(
+        db.session.scalars(
+            select(Attempt)
+            .where(Attempt.user_id == user_id, Attempt.status != "in-progress")
+            .options(selectinload(Attempt.assessment))
+            .order_by(Attempt.submitted_at.desc())
+            .limit(5)
+        )
+    )
+    return cards, recent
+
+
+def stage_window_text(state: EnrolmentState) -> str:
+    """ "day 12 of 30" in a windowed stage; "day 95" in an open-ended one."""
+    if state.day < 0:
+        return f"starts in {-state.day} day{'s' if state.day != -1 else ''}"
+    if state.window_end_day is None:
+        return f"day {state.day}"
+    if state.day > state.window_end_day:
+        return f"day {state.day}, past the window's end on day {state.window_end_day}"
+    return f"day {state.day} of {state.window_end_day}"

@@ -1,0 +1,102 @@
+"""Module pages: objectives, the lesson by section with progress, the module's assessment, and
+previous and next along the learner's path."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+
+from lms.assessments.models import Assessment
+from lms.assessments.operations import summary
+from lms.curricula.models import Module, Programme, Stage
+from lms.extensions import db
+from lms.learning import operations
+from lms.learning.path import path_order
+from lms.security import signed_in
+
+bp = Blueprint("learning", __name__)
+
+
+def _load(programme_slug: str, module_slug: str) -> tuple[Programme, Module]:
+    programme = db.session.scalar(
+        select(Programme)
+        .where(Programme.slug == programme_slug, Programme.retired_at.is_(None))
+        .options(
+            selectinload(Programme.modules).selectinload(Module.sections),
+            selectinload(Programme.modules).selectinload(Module.objectives),
+        )
+    )
+    if programme is None:
+        abort(404)
+    module = next(
+        (m for m in programme.modules if m.slug == module_slug and m.retired_at is None), None
+    )
+    if module is None:
+        abort(404)
+    return programme, module
+
+
+@bp.route("/learn/<programme_slug>/<module_slug>")
+@signed_in
+def module(programme_slug: str, module_slug: str) -> str:
+    programme, module = _load(programme_slug, module_slug)
+    stages = list(db.session.scalars(select(Stage).order_by(Stage.position)))
+    ordered = path_order(programme.modules, {s.id: s.position for s in stages})
+    index = ordered.index(module)
+    sections = operations.live_sections(module)
+    done = operations.sections_done(current_user.id, module)
+    assessment = db.session.scalar(
+        select(Assessment).where(Assessment.module_id == module.id, Assessment.retired_at.is_(None))
+    )
+    return render_template(
+        "learning/module.html",
+        programme=programme,
+        module=module,
+        stage=next((s for s in stages if s.id == module.stage_id), None),
+        sections=sections,
+        done=done,
+        completed=operations.is_completed(current_user.id, module),
+        assessment=assessment,
+        attempts=summary(current_user.id, assessment) if assessment else None,
+        previous=ordered[index - 1] if index > 0 else None,
+        following=ordered[index + 1] if index + 1 < len(ordered) else None,
+        form=FlaskForm(),
+    )
+
+
+@bp.route("/learn/<programme_slug>/<module_slug>/sections/<section_slug>/done", methods=["POST"])
+@signed_in
+def section_done(programme_slug: str, module_slug: str, section_slug: str) -> Response:
+    programme, module = _load(programme_slug, module_slug)
+    section = next((s for s in operations.live_sections(module) if s.slug == section_slug), None)
+    if section is None:
+        abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    module_completed = operations.mark_section_done(current_user.id, section)
+    db.session.commit()
+    if module_completed:
+        flash(f"Module completed: {module.title}.", "success")
+    target = url_for("learning.module", programme_slug=programme.slug, module_slug=module.slug)
+    return redirect(f"{target}#section-{section.slug}")
+
+
+@bp.route("/learn/<programme_slug>/<module_slug>/complete", methods=["POST"])
+@signed_in
+def complete(programme_slug: str, module_slug: str) -> Response:
+    """For a module whose lesson is not written yet: the learner confirms studying it."""
+    programme, module = _load(programme_slug, module_slug)
+    if operations.live_sections(module):
+        abort(400)  # modules with a lesson complete section by section
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    if operations.complete_module(current_user.id, module):
+        flash(f"Module completed: {module.title}.", "success")
+    db.session.commit()
+    return redirect(
+        url_for("learning.module", programme_slug=programme.slug, module_slug=module.slug)
+    )

@@ -1,0 +1,1 @@
+"""The adoption-stage engine: gates, promotions, stage clocks, windows and statuses."""

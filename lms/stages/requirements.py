@@ -1,0 +1,121 @@
+"""Gate requirement kinds, a registry of classes found by id (`REQUIREMENT_KINDS`).
+
+Each kind loads the facts it needs for many learners at once (`load`, a fixed number of
+queries whatever their number) and then answers, for one learner and one reference, whether the
+requirement is met and by what evidence (`evaluate`). Exercises and demonstrations plug in by
+registering a class here when their features land.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from sqlalchemy import select
+
+from lms.assessments.models import Assessment, Attempt
+from lms.curricula.models import Module
+from lms.extensions import db
+from lms.learning.models import ModuleCompletion
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The content a gate can refer to, by programme id and slug."""
+
+    modules: dict[tuple[int, str], Module]
+    assessments: dict[tuple[int, str], Assessment]
+
+
+class RequirementKind:
+    id: ClassVar[str]
+    #: What a reference names: used in messages ("no module with id ...").
+    refers_to: ClassVar[str]
+
+    def label(self, catalogue: Catalogue, programme_id: int, ref: str) -> str:
+        raise NotImplementedError
+
+    def load(self, user_ids: set[int]) -> Any:
+        raise NotImplementedError
+
+    def evaluate(
+        self, facts: Any, catalogue: Catalogue, user_id: int, programme_id: int, ref: str
+    ) -> dict[str, Any] | None:
+        """Evidence (a JSON-able dict) when met, else None."""
+        raise NotImplementedError
+
+
+class ModuleCompleted(RequirementKind):
+    id = "module-completed"
+    refers_to = "module"
+
+    def label(self, catalogue: Catalogue, programme_id: int, ref: str) -> str:
+        module = catalogue.modules.get((programme_id, ref))
+        return f"Complete the module “{module.title if module else ref}”"
+
+    def load(self, user_ids: set[int]) -> dict[tuple[int, int], Any]:
+        rows = db.session.execute(
+            select(
+                ModuleCompletion.user_id, ModuleCompletion.module_id, ModuleCompletion.completed_at
+            ).where(ModuleCompletion.user_id.in_(user_ids))
+        )
+        return {(user, module): when for user, module, when in rows}
+
+    def evaluate(self, facts, catalogue, user_id, programme_id, ref):
+        module = catalogue.modules.get((programme_id, ref))
+        when = facts.get((user_id, module.id)) if module else None
+        if when is None:
+            return None
+        return {"module": ref, "completed_at": when.isoformat()}
+
+
+class AssessmentPassed(RequirementKind):
+    id = "assessment-passed"
+    refers_to = "assessment"
+
+    def label(self, catalogue: Catalogue, programme_id: int, ref: str) -> str:
+        assessment = catalogue.assessments.get((programme_id, ref))
+        if assessment is None:
+            return f"Pass the assessment {ref}"
+        return f"Pass “{assessment.title}” ({assessment.pass_mark:.0%} or more)"
+
+    def load(self, user_ids: set[int]) -> dict[tuple[int, int], Any]:
+        """The first passing attempt per learner and assessment: the one that met it."""
+        rows = db.session.execute(
+            select(
+                Attempt.user_id,
+                Attempt.assessment_id,
+                Attempt.id,
+                Attempt.score,
+                Attempt.max_score,
+                Attempt.submitted_at,
+            )
+            .where(Attempt.user_id.in_(user_ids), Attempt.passed.is_(True))
+            .order_by(Attempt.submitted_at, Attempt.id)
+        )
+        found: dict[tuple[int, int], Any] = {}
+        for user, assessment, attempt_id, score, max_score, when in rows:
+            found.setdefault((user, assessment), (attempt_id, score / max_score, when))
+        return found
+
+    def evaluate(self, facts, catalogue, user_id, programme_id, ref):
+        assessment = catalogue.assessments.get((programme_id, ref))
+        hit = facts.get((user_id, assessment.id)) if assessment else None
+        if hit is None:
+            return None
+        attempt_id, score, when = hit
+        return {
+            "assessment": ref,
+            "attempt": attempt_id,
+            "score": round(float(score), 4),
+            "submitted_at": when.isoformat() if when else None,
+        }
+
+
+REQUIREMENT_KINDS: dict[str, RequirementKind] = {
+    kind.id: kind() for kind in (ModuleCompleted, AssessmentPassed)
+}
+
+
+def requirement_key(kind: str, ref: str) -> str:
+    return f"{kind}:{ref}"

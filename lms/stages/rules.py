@@ -1,0 +1,98 @@
+"""The stage rules of DESIGN.md section 5, as pure functions over dates and numbers.
+
+- The stage clock counts days from the enrolment's start in the organisation's calendar, less
+  the days it was paused.
+- A windowed stage (the first three) is overdue once its window (plus extensions) has passed,
+  at risk when more than 75% of it has passed and less than half of its gate is met, otherwise
+  on track. The open-ended stages are active with activity in the last 30 days, else inactive.
+The thresholds come from figures.yaml; callers pass them in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Window:
+    start_day: int
+    end_day: int | None  # None: open-ended
+
+    @property
+    def open_ended(self) -> bool:
+        return self.end_day is None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    at_risk_elapsed: float = 0.75
+    at_risk_gate_below: float = 0.5
+    active_within_days: int = 30
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    status: str  # on-track, at-risk, overdue, active, inactive
+    reason: str
+    day: int
+    window_end_day: int | None
+
+
+def paused_days(pauses: list[tuple[date, date | None]], today: date) -> int:
+    """Days the clock stood still up to `today`; an open pause runs until today."""
+    total = 0
+    for paused_on, resumed_on in pauses:
+        end = min(resumed_on or today, today)
+        total += max(0, (end - paused_on).days)
+    return total
+
+
+def clock_day(start: date, today: date, pauses: list[tuple[date, date | None]]) -> int:
+    """The enrolment's stage-clock day: 0 on its start date."""
+    return (today - start).days - paused_days(pauses, today)
+
+
+def stage_status(
+    window: Window,
+    day: int,
+    *,
+    extension_days: int,
+    gate_met: int,
+    gate_total: int,
+    last_activity: date | None,
+    today: date,
+    thresholds: Thresholds,
+) -> StageStatus:
+    if window.open_ended:
+        if last_activity is not None and (today - last_activity).days <= (
+            thresholds.active_within_days
+        ):
+            return StageStatus("active", f"active on {last_activity.isoformat()}", day, None)
+        when = f"since {last_activity.isoformat()}" if last_activity else "yet"
+        return StageStatus(
+            "inactive",
+            f"no learning activity in the last {thresholds.active_within_days} days ({when})"
+            if last_activity
+            else "no learning activity yet",
+            day,
+            None,
+        )
+    end = window.end_day + extension_days  # type: ignore[operator]
+    length = max(1, end - window.start_day)
+    met = gate_met / gate_total if gate_total else 1.0
+    if day > end:
+        return StageStatus(
+            "overdue", f"window ended on day {end}; gate {gate_met} of {gate_total} met", day, end
+        )
+    elapsed = (day - window.start_day) / length
+    if elapsed > thresholds.at_risk_elapsed and met < thresholds.at_risk_gate_below:
+        return StageStatus(
+            "at-risk",
+            f"{elapsed:.0%} of the window gone, gate {gate_met} of {gate_total} met",
+            day,
+            end,
+        )
+    return StageStatus(
+        "on-track", f"day {day} of {end}; gate {gate_met} of {gate_total} met", day, end
+    )

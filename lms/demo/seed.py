@@ -19,6 +19,7 @@ from lms.accounts.operations import ensure_roles
 from lms.accounts.passwords import hash_password
 from lms.audit.operations import record
 from lms.curricula.models import Programme
+from lms.demo.progress import simulate
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment, OrgUnit, cohort_programmes
 from lms.organisation.operations import organisation
@@ -251,12 +252,19 @@ def seed(size: str = "demo", today: date | None = None) -> SeedReport:
                     "status": "active",
                 }
             )
+    # The showcase learner joined 40 days ago: far enough in for a story, with work left to do.
+    for enrolment in enrolments:
+        if enrolment["user_id"] == fixed["learner@example.com"]:
+            enrolment["start_date"] = max(enrolment["start_date"], today - timedelta(days=40))
     # About one learner in forty has left their programme.
     for enrolment in enrolments[5::40]:
         if enrolment["user_id"] != fixed["learner@example.com"]:
             enrolment["status"] = "withdrawn"
+            enrolment["withdrawal_reason"] = "Moved to another role"
+            enrolment["stage_status"] = "withdrawn"
     db.session.execute(insert(Enrolment), enrolments)
     _fix_sequences()
+    simulate(today, rng, fixed["learner@example.com"])
     record("demo.seeded", target_type="organisation", size=size, learners=len(learner_ids))
     db.session.flush()
     return SeedReport(

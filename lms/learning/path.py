@@ -12,9 +12,13 @@ from sqlalchemy.orm import selectinload
 from lms.assessments.models import Assessment, Attempt
 from lms.curricula.models import Module, Programme, Stage
 from lms.extensions import db
-from lms.learning.models import ModuleCompletion, SectionProgress
+from lms.learning.models import SectionProgress
 from lms.organisation.models import Cohort, Enrolment
 from lms.stages.engine import EnrolmentState, RequirementResult, evaluate_with_facts
+
+#: The follow-up (post-) assessment is offered from Innovation Leadership on, once the three
+#: windowed stages (and the decisions they teach) are behind the learner.
+POST_ASSESSMENT_FROM_STAGE = 4
 
 
 @dataclass
@@ -88,16 +92,20 @@ def build_path(user_id: int) -> tuple[list[PathCard], list[Attempt]]:
     names = {s.id: s.name for s in stages}
     modules = list(facts.catalogue.modules.values())
     assessments = list(facts.catalogue.assessments.values())
+    attempted = set(
+        db.session.scalars(
+            select(Attempt.assessment_id).where(
+                Attempt.user_id == user_id, Attempt.status != "in-progress"
+            )
+        )
+    )
     done_sections = set(
         db.session.scalars(
             select(SectionProgress.section_id).where(SectionProgress.user_id == user_id)
         )
     )
-    completed = set(
-        db.session.scalars(
-            select(ModuleCompletion.module_id).where(ModuleCompletion.user_id == user_id)
-        )
-    )
+    # The engine loaded every module completion of this learner already.
+    completed = {module_id for _, module_id in facts.by_kind["module-completed"]}
     cards = []
     for enrolment in enrolments:
         own = [m for m in modules if m.programme_id == enrolment.programme_id]
@@ -119,7 +127,25 @@ def build_path(user_id: int) -> tuple[list[PathCard], list[Attempt]]:
             )
         state = states.get(enrolment.id) if enrolment.status == "active" else None
         next_step = None
-        if state is not None and state.remaining:
+        baseline = next((a for a in own_assessments.values() if a.purpose == "pre"), None)
+        follow_up = next((a for a in own_assessments.values() if a.purpose == "post"), None)
+        if state is not None and baseline is not None and baseline.id not in attempted:
+            # The baseline comes first: decision quality is measured against it.
+            next_step = {
+                "label": f"Take the baseline: “{baseline.title}”",
+                "url": url_for("assessments.overview", assessment_id=baseline.id),
+            }
+        elif (
+            state is not None
+            and follow_up is not None
+            and follow_up.id not in attempted
+            and state.stage.position >= POST_ASSESSMENT_FROM_STAGE
+        ):
+            next_step = {
+                "label": f"Show how your decisions have changed: “{follow_up.title}”",
+                "url": url_for("assessments.overview", assessment_id=follow_up.id),
+            }
+        elif state is not None and state.remaining:
             first = state.remaining[0]
             link = requirement_link(first, enrolment.programme, by_slug, own_assessments)
             if link:
@@ -159,5 +185,5 @@ def stage_window_text(state: EnrolmentState) -> str:
     if state.window_end_day is None:
         return f"day {state.day}"
     if state.day > state.window_end_day:
-        return f"day {state.day}, past the window's end on day {state.window_end_day}"
+        return f"day {state.day}"
     return f"day {state.day} of {state.window_end_day}"

@@ -83,13 +83,17 @@ def stage_status(
     met = gate_met / gate_total if gate_total else 1.0
     if day > end:
         return StageStatus(
-            "overdue", f"window ended on day {end}; gate {gate_met} of {gate_total} met", day, end
+            "overdue",
+            f"window ended on day {end} with {gate_met} of {gate_total} gate requirements met",
+            day,
+            end,
         )
     elapsed = (day - window.start_day) / length
     if elapsed > thresholds.at_risk_elapsed and met < thresholds.at_risk_gate_below:
         return StageStatus(
             "at-risk",
-            f"{elapsed:.0%} of the window gone, gate {gate_met} of {gate_total} met",
+            f"{elapsed:.0%} of the window gone with {gate_met} of {gate_total} gate "
+            "requirements met",
             day,
             end,
         )

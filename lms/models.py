@@ -1,6 +1,7 @@
 """Imports every model so SQLAlchemy's metadata (and Alembic's autogenerate) sees them all."""
 
 from lms.accounts.models import AuthToken, Role, User, user_roles
+from lms.adoption.models import Feature, FeatureAlias, Platform, feature_modules
 from lms.assessments.models import (
     Assessment,
     Attempt,
@@ -32,6 +33,10 @@ from lms.organisation.models import (
 from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExtension
 
 __all__ = [
+    "Feature",
+    "FeatureAlias",
+    "Platform",
+    "feature_modules",
     "Assessment",
     "Attempt",
     "AttemptItem",

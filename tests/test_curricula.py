@@ -52,7 +52,7 @@ modules:
 TEST_FILE = "curricula/programmes/test-programme.yaml"
 
 REPOSITORY_PROGRAMMES = sorted(p.stem for p in (CURRICULA / "programmes").glob("*.yaml"))
-FILES = len(REPOSITORY_PROGRAMMES) + 2  # the programmes, framework.yaml and figures.yaml
+FILES = len(REPOSITORY_PROGRAMMES) + 3  # the programmes, framework, figures and features
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -364,7 +364,13 @@ def test_loading_the_same_tree_again_changes_nothing(app: Flask, tmp_path: Path)
     assert result.exit_code == 0, result.output
     assert f"0 created, 0 updated, {FILES + 1} unchanged." in result.output
     unchanged = {line.split()[1] for line in result.output.splitlines() if "unchanged  " in line}
-    assert unchanged == {*REPOSITORY_PROGRAMMES, "test-programme", "adoption-framework", "figures"}
+    assert unchanged == {
+        *REPOSITORY_PROGRAMMES,
+        "test-programme",
+        "adoption-framework",
+        "figures",
+        "features",
+    }
     assert state() == before
     assert before[0] == FILES + 1
 
@@ -591,7 +597,7 @@ def test_loader_in_an_app_context_reports_what_it_did(app: Flask, tmp_path: Path
         report = load_curricula(root)
         assert report.ok and report.changed
         assert sorted(report.created) == sorted(
-            [*REPOSITORY_PROGRAMMES, "test-programme", "adoption-framework", "figures"]
+            [*REPOSITORY_PROGRAMMES, "test-programme", "adoption-framework", "figures", "features"]
         )
         db.session.commit()
         again = load_curricula(root)

@@ -22,6 +22,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "lms/programme/1": schema.Programme,
     "lms/framework/1": schema.Framework,
     "lms/figures/1": schema.Figures,
+    "lms/features/1": schema.FeatureCatalogue,
 }
 
 
@@ -237,4 +238,34 @@ def parse_tree(path: Path) -> list[ParsedFile]:
             item.document = None
         else:
             seen[ident] = item.display
+    _check_taught_by(parsed)
     return parsed
+
+
+def _check_taught_by(parsed: list[ParsedFile]) -> None:
+    """Each feature's `taught_by` must name a module of a programme in the same tree."""
+    modules = {
+        f"{item.document.id}/{module.id}"
+        for item in parsed
+        if isinstance(item.document, schema.Programme)
+        for module in item.document.modules
+    }
+    for item in parsed:
+        catalogue = item.document
+        if not isinstance(catalogue, schema.FeatureCatalogue) or not modules:
+            continue
+        for p_index, platform in enumerate(catalogue.platforms):
+            for f_index, feature in enumerate(platform.features):
+                for t_index, ref in enumerate(feature.taught_by):
+                    if ref not in modules:
+                        location = ("platforms", p_index, "features", f_index, "taught_by", t_index)
+                        item.problems.append(
+                            Problem(
+                                item.display,
+                                item.line_of(*location),
+                                _field_name(location),
+                                f"no programme module {ref!r}",
+                            )
+                        )
+        if item.problems:
+            item.document = None

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from lms.adoption.loading import load_feature_catalogue
 from lms.assessments.loading import load_assessments
 from lms.core.timeutil import now_utc
 from lms.curricula import schema
@@ -101,7 +102,7 @@ def load_curricula(path: Path) -> LoadReport:
     if report.problems:
         return report
     # The framework first: programmes place their modules in its stages.
-    order = {"figures": 0, "framework": 1, "programme": 2}
+    order = {"figures": 0, "framework": 1, "programme": 2, "featurecatalogue": 3}
     parsed.sort(key=lambda item: order.get(item.kind, 3))
     if not any(item.kind == "framework" for item in parsed) and not db.session.scalar(
         select(Stage.id).limit(1)
@@ -128,6 +129,8 @@ def load_curricula(path: Path) -> LoadReport:
             _load_programme(document, item.content_hash)
         elif isinstance(document, schema.Framework):
             _load_framework(document, item.content_hash)
+        elif isinstance(document, schema.FeatureCatalogue):
+            load_feature_catalogue(document)
         (report.updated if previous is not None else report.created).append(document_id)
         db.session.add(
             ContentVersion(

@@ -341,6 +341,67 @@ class Framework(Strict):
         return value
 
 
+class Feature(Strict):
+    id: Slug
+    name: Text
+    description: Text
+    #: The modules that teach it, as "programme-id/module-id".
+    taught_by: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+/[a-z0-9-]+$")]] = Field(
+        min_length=1
+    )
+    #: Other names platforms export for this feature (matched case-insensitively).
+    aliases: list[Text] = Field(default_factory=list)
+
+
+class Platform(Strict):
+    id: Slug
+    name: Text
+    features: list[Feature] = Field(min_length=1)
+
+
+class FeatureCatalogue(Strict):
+    """The platform features whose use is measured (from the platform tracks of seed 004)."""
+
+    schema_: Literal["lms/features/1"] = Field(alias="schema")
+    id: Literal["features"] = "features"
+    version: str
+    #: Feature IRIs for xAPI statements are this base + "platform-id/feature-id".
+    iri_base: Annotated[str, StringConstraints(pattern=r"^https?://\S+/$")]
+    platforms: list[Platform] = Field(min_length=1)
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        return Programme._semver(value)
+
+    @field_validator("platforms")
+    @classmethod
+    def _platform_ids_unique(cls, value: list[Platform]) -> list[Platform]:
+        return _unique_ids(value, "platform")
+
+    def references(self) -> list[Reference]:
+        problems: list[Reference] = []
+        seen: set[str] = set()
+        names: dict[str, str] = {}
+        for p_index, platform in enumerate(self.platforms):
+            for f_index, feature in enumerate(platform.features):
+                where = ("platforms", p_index, "features", f_index)
+                if feature.id in seen:
+                    problems.append(((*where, "id"), f"feature id {feature.id!r} is used twice"))
+                seen.add(feature.id)
+                for name in [feature.name, *feature.aliases]:
+                    key = f"{platform.id}:{name.casefold()}"
+                    if key in names and names[key] != feature.id:
+                        problems.append(
+                            (
+                                (*where, "aliases"),
+                                f"the name {name!r} already means {names[key]!r} on this platform",
+                            )
+                        )
+                    names[key] = feature.id
+        return problems
+
+
 class Target(Strict):
     value: float
     unit: Literal["ratio", "days", "minutes", "currency", "count", "points"]

@@ -1,0 +1,2 @@
+"""Adoption tracking: the feature catalogue, platform usage, and the records behind the
+business metrics."""

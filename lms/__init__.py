@@ -53,7 +53,12 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from lms.accounts.views import bp as accounts_bp
     from lms.admin.views import bp as admin_bp
+    from lms.adoption.views import bp as adoption_bp
+    from lms.api.pages import bp as tokens_bp
+    from lms.api.views import bp as api_bp
+    from lms.api.xapi import bp as xapi_bp
     from lms.assessments.views import bp as assessments_bp
+    from lms.cohorts.views import bp as cohorts_bp
     from lms.curricula.views import bp as curricula_bp
     from lms.learning.views import bp as learning_bp
     from lms.main.views import bp as main_bp
@@ -64,7 +69,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(curricula_bp)
     app.register_blueprint(learning_bp)
     app.register_blueprint(assessments_bp)
+    app.register_blueprint(cohorts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(adoption_bp, url_prefix="/adoption")
+    app.register_blueprint(tokens_bp)
+    # Token-authenticated, cookie-free: no CSRF token to send, nothing for CSRF to steal.
+    csrf.exempt(api_bp)
+    csrf.exempt(xapi_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(xapi_bp, url_prefix="/xapi")
     register_error_pages(app)
 
     from lms import ratelimits

@@ -151,7 +151,7 @@ def send_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (curricula_cli, users_cli, demo_cli, mail_cli, stages_cli):
+    for group in (curricula_cli, users_cli, demo_cli, mail_cli, stages_cli, usage_cli):
         app.cli.add_command(group)
 
 
@@ -172,3 +172,39 @@ def refresh_command() -> None:
 
     enrolments, promoted = refresh_all()
     click.echo(f"{enrolments} active enrolment(s) refreshed, {promoted} promotion(s).")
+
+
+usage_cli = AppGroup("usage", help="Platform usage data.")
+
+
+@usage_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def usage_import_command(file: str) -> None:
+    """Record feature usage from a CSV FILE: user (or email, external_id), platform, feature,
+    timestamp, count, event_id. Bad rows are reported by line; good rows are kept; importing
+    the same file again records nothing twice."""
+    from lms.adoption.usage import ingest, read_csv
+    from lms.audit.operations import record
+
+    try:
+        text = Path(file).read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{file}: not UTF-8 text (byte {error.start})") from error
+    rows, problems = read_csv(text)
+    report = ingest(rows, source="csv", source_ref=Path(file).name)
+    report.problems[:0] = problems
+    record(
+        "usage.imported",
+        target_type="usage",
+        source=file,
+        rows=report.rows,
+        recorded=report.accepted,
+        held=report.held,
+        refused=len(report.problems),
+    )
+    db.session.commit()
+    for problem in report.problems:
+        click.echo(f"{file}: line {problem}", err=True)
+    click.echo(report.summary() + ".")
+    if report.problems:
+        sys.exit(2 if report.accepted or report.duplicates or report.held else 1)

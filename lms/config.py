@@ -110,4 +110,10 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # Times are stored as UTC in columns without a zone: make every session speak UTC, so
+        # the server's own time zone can never shift them.
+        options = dict(config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"options": "-c timezone=UTC"}
+        config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     return config

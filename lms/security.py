@@ -19,6 +19,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 PUBLIC = "public"
 SIGNED_IN = "signed-in"
+#: Authenticated by an API token in the view itself (see `lms.api.auth.token_required`).
+TOKEN = "token"  # noqa: S105 (an access rule name, not a secret)
 
 
 def public(view: F) -> F:
@@ -61,7 +63,7 @@ def _check_access() -> Any:
     if access is None:
         current_app.logger.error("view %s declares no access rule: refused", request.endpoint)
         abort(403)
-    if access == PUBLIC:
+    if access in (PUBLIC, TOKEN):
         return None
     if not current_user.is_authenticated:
         if _wants_json():

@@ -61,6 +61,9 @@ NAVIGATION = [
     ("main.home", "Home", None),
     ("curricula.catalogue", "Catalogue", None),
     ("curricula.framework", "Adoption framework", None),
+    ("cohorts.index", "Cohorts", {"manager", "admin"}),
+    ("cohorts.people", "People", {"manager", "admin"}),
+    ("adoption.import_usage", "Usage data", {"manager", "admin"}),
     ("admin.users", "Users", {"admin"}),
     ("admin.teams", "Teams", {"admin"}),
     ("admin.organisation", "Organisation", {"admin"}),
@@ -73,11 +76,14 @@ def _navigation() -> list[dict[str, Any]]:
     if not current_user.is_authenticated:
         return []
     items = []
+    listed = {endpoint for endpoint, _, _ in NAVIGATION}
+    # A page that is not an entry itself (a cohort, a user) belongs to its blueprint's first one.
+    section = next((e for e, _, _ in NAVIGATION if e.split(".")[0] == request.blueprint), None)
     for endpoint, label, roles in NAVIGATION:
         if roles is None or current_user.has_role(*roles):
             blueprint_prefix = endpoint.split(".")[0]
             current = request.endpoint == endpoint or (
-                endpoint.startswith("admin.") and request.endpoint == endpoint
+                request.endpoint not in listed and endpoint == section
             )
             items.append(
                 {"endpoint": endpoint, "label": label, "current": current, "bp": blueprint_prefix}

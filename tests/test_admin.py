@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from lms.accounts import operations
 from lms.accounts.models import AuthToken, User
 from lms.audit.models import AuditEvent
-from lms.curricula.models import Programme
+from lms.curricula.models import Programme, Stage
 from lms.extensions import db
 from lms.mail.models import OutboxMessage
 from lms.mail.outbox import queue
@@ -711,6 +711,17 @@ def learner_with_records(app: Flask, users) -> int:
     """The learner with an enrolment, a pending reset link and e-mail, including one sent to
     their address without a user id."""
     with app.app_context():
+        # An enrolment starts in the first adoption stage, so the stage must exist.
+        db.session.add(
+            Stage(
+                id="initial",
+                position=1,
+                name="Initial Adoption",
+                window_start_day=0,
+                window_end_day=30,
+                focus="basics",
+            )
+        )
         programme = Programme(
             slug="demo-programme",
             kind="curriculum",

@@ -22,6 +22,8 @@ PUBLIC_ENDPOINTS = {
     "accounts.forgot_password",
     "accounts.accept_invitation",
     "accounts.reset_password",
+    "api.index",  # what the API offers and how to authenticate
+    "xapi.about",  # an LRS answers /about to anyone (xAPI 1.0.3)
     "static",
 }
 

@@ -8,23 +8,15 @@ from wtforms import (
     BooleanField,
     EmailField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Email, Length, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.accounts.models import RoleName
-from lms.core.forms import choices
+from lms.core.forms import CheckboxesField, choices
 from lms.core.timeutil import time_zone_choices
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
 
 ROLE_CHOICES = [(role.value, role.value.capitalize()) for role in RoleName]
 WEEKDAY_CHOICES = [

@@ -74,6 +74,25 @@ class DecisionQuality:
     note: str | None
 
 
+def scenario_scores(items: pd.DataFrame) -> pd.DataFrame:
+    """`items`: one row per graded item, columns learner, purpose, attempt, type (as the
+    attempt's snapshot shows it), credit and points. Returns one row per attempt with scenario
+    items, columns learner, purpose, scenario_score = sum(credit × points) ÷ sum(points) over
+    its scenario items: the input of `decision_quality`."""
+    columns = ["learner", "purpose", "scenario_score"]
+    scenario = items[items["type"] == "scenario"]
+    if scenario.empty:
+        return pd.DataFrame(columns=columns)
+    frame = scenario.assign(earned=scenario["credit"] * scenario["points"])
+    sums = frame.groupby(["learner", "purpose", "attempt"], as_index=False)[
+        ["earned", "points"]
+    ].sum()
+    sums = sums[sums["points"] > 0]
+    return sums.assign(scenario_score=sums["earned"] / sums["points"])[columns].reset_index(
+        drop=True
+    )
+
+
 def decision_quality(scores: pd.DataFrame) -> DecisionQuality:
     """`scores`: one row per learner and purpose ("pre" or "post"), columns learner, purpose,
     scenario_score (a fraction). Only learners with both count."""

@@ -12,6 +12,8 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.accounts.operations import normalise_email
+from lms.assessments import operations as assessment_operations
+from lms.assessments.models import Assessment, ExtraTime
 from lms.audit.operations import record
 from lms.core.timeutil import now_utc
 from lms.curricula.models import Programme, Stage
@@ -22,13 +24,27 @@ from lms.stages.models import ClockPause, Exemption, WindowExtension
 
 
 class CohortError(ValueError):
-    """A manager action that cannot be done, in words for the manager."""
+    """A manager action that cannot be done, in words for the manager. `field` names the form
+    field the problem belongs to, when there is one (a page shows the message beside it)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def visible_cohorts(user: User):
     """Managers see the cohorts they manage; admins (and leaders, read-only) see every one."""
     statement = select(Cohort).order_by(Cohort.start_date.desc(), Cohort.name)
     if user.has_role("admin", "leader"):
+        return statement
+    return statement.where(Cohort.manager_id == user.id)
+
+
+def managed_cohorts(user: User):
+    """The cohorts `user` may manage (and so open on the cohort pages): admins every one,
+    anyone else those they manage, whatever other roles they hold."""
+    statement = select(Cohort).order_by(Cohort.start_date.desc(), Cohort.name)
+    if user.has_role("admin"):
         return statement
     return statement.where(Cohort.manager_id == user.id)
 
@@ -45,11 +61,13 @@ def create_cohort(
     due_date: date | None = None,
 ) -> Cohort:
     if not manager.has_role("manager", "admin"):
-        raise CohortError(f"{manager.name} is not a manager.")
+        raise CohortError(f"{manager.name} is not a manager.", field="manager_id")
+    if not programmes:
+        raise CohortError("Choose at least one programme.", field="programmes")
     if due_date is not None and due_date < start_date:
-        raise CohortError("The due date cannot be before the start date.")
+        raise CohortError("The due date cannot be before the start date.", field="due_date")
     if db.session.scalar(select(Cohort.id).where(Cohort.name == name)):
-        raise CohortError(f"A cohort named {name} exists already.")
+        raise CohortError(f"A cohort named {name} exists already.", field="name")
     cohort = Cohort(name=name, start_date=start_date, due_date=due_date, manager=manager)
     cohort.programmes = list(programmes)
     db.session.add(cohort)
@@ -65,10 +83,16 @@ def create_cohort(
 
 
 def enrol(
-    cohort: Cohort, user: User, start_date: date | None = None, reason: str | None = None
+    cohort: Cohort,
+    user: User,
+    start_date: date | None = None,
+    reason: str | None = None,
+    *,
+    run_engine: bool = True,
 ) -> list[Enrolment]:
     """Enrol `user` in every programme of the cohort (those not already active). Returns the new
-    enrolments; a learner enrolled before is left as they are."""
+    enrolments; a learner enrolled before is left as they are. With `run_engine=False` the
+    caller runs the stage engine itself (once for a whole import, say)."""
     if not user.active:
         raise CohortError(f"{user.name} is deactivated.")
     if not user.has_role("learner"):
@@ -107,13 +131,15 @@ def enrol(
             learner=user.email,
             programmes=[e.programme_id for e in created],
         )
-        refresh(created)
+        if run_engine:
+            refresh(created)
     return created
 
 
 def withdraw(enrolment: Enrolment, reason: str) -> None:
     if enrolment.status == "withdrawn":
         return
+    _require_reason(reason)
     enrolment.status = "withdrawn"
     enrolment.withdrawn_at = now_utc()
     enrolment.withdrawal_reason = reason
@@ -122,6 +148,7 @@ def withdraw(enrolment: Enrolment, reason: str) -> None:
 
 
 def extend_window(enrolment: Enrolment, days: int, reason: str) -> WindowExtension:
+    _require_reason(reason)
     stage = db.session.get(Stage, enrolment.stage_id)
     if stage is None or stage.window_end_day is None:
         raise CohortError("Only the first three stages have a window to extend.")
@@ -144,6 +171,7 @@ def open_pause(enrolment: Enrolment) -> ClockPause | None:
 
 
 def pause(enrolment: Enrolment, reason: str, on: date | None = None) -> ClockPause:
+    _require_reason(reason)
     if open_pause(enrolment) is not None:
         raise CohortError("The clock is paused already.")
     paused = ClockPause(
@@ -159,6 +187,7 @@ def pause(enrolment: Enrolment, reason: str, on: date | None = None) -> ClockPau
 
 
 def resume(enrolment: Enrolment, reason: str, on: date | None = None) -> ClockPause:
+    _require_reason(reason)
     paused = open_pause(enrolment)
     if paused is None:
         raise CohortError("The clock is not paused.")
@@ -174,6 +203,7 @@ def resume(enrolment: Enrolment, reason: str, on: date | None = None) -> ClockPa
 
 def exempt(enrolment: Enrolment, requirement: str, reason: str) -> Exemption:
     """Waive one gate requirement ("kind:ref") for this enrolment, then run the engine."""
+    _require_reason(reason)
     gates = enrolment.programme.gates or {}
     known = {f"{r['kind']}:{r['ref']}" for items in gates.values() for r in items}
     if requirement not in known:
@@ -194,6 +224,41 @@ def exempt(enrolment: Enrolment, requirement: str, reason: str) -> Exemption:
     )
     refresh([enrolment])
     return exemption
+
+
+#: The most extra time a manager can grant on one assessment, in minutes.
+MAX_EXTRA_MINUTES = 600
+
+
+def grant_extra_time(
+    enrolment: Enrolment, assessment: Assessment, minutes: int, reason: str
+) -> ExtraTime:
+    """Give the enrolment's learner `minutes` on top of a timed assessment of its programme,
+    replacing an earlier grant (0 takes it back); an attempt already running gets the new
+    deadline too."""
+    if assessment.programme_id != enrolment.programme_id:
+        raise CohortError("That assessment is not part of this enrolment's programme.")
+    if not assessment.time_limit_minutes:
+        raise CohortError("That assessment has no time limit.")
+    if not 0 <= minutes <= MAX_EXTRA_MINUTES:
+        raise CohortError(f"Grant 0 to {MAX_EXTRA_MINUTES} minutes.", field="minutes")
+    _require_reason(reason)
+    grant = assessment_operations.grant_extra_time(
+        enrolment.user_id, assessment, minutes, reason, _actor_id()
+    )
+    record(
+        "assessment.extra_time_granted",
+        target=enrolment,
+        reason=reason,
+        assessment=assessment.slug,
+        minutes=minutes,
+    )
+    return grant
+
+
+def _require_reason(reason: str | None) -> None:
+    if not (reason or "").strip():
+        raise CohortError("Give a reason: it goes to the audit log.", field="reason")
 
 
 def _actor_id() -> int | None:
@@ -224,12 +289,14 @@ def bulk(
 ) -> BulkReport:
     """Apply one action to many enrolments; the ones it cannot apply to are listed, not failed."""
     if action not in BULK_ACTIONS:
-        raise CohortError("Choose an action.")
-    if not reason.strip():
-        raise CohortError("Give a reason: it goes to the audit log.")
+        raise CohortError("Choose an action.", field="action")
+    _require_reason(reason)
     report = BulkReport()
     for enrolment in enrolments:
         who = f"{enrolment.user.name} ({enrolment.programme.title})"
+        if enrolment.status == "withdrawn":
+            report.skipped.append(f"{who}: withdrawn already")
+            continue
         try:
             if action == "withdraw":
                 withdraw(enrolment, reason)
@@ -265,9 +332,15 @@ def enrol_from_csv(cohort: Cohort, text: str, reason: str) -> EnrolImportReport:
         report.problems.append((1, "the header needs an email column (start_date optional)"))
         return report
     reader.fieldnames = [name.strip().lower() for name in reader.fieldnames or []]
+    # `line_num` after reading a row is the line it ends on: the line a spreadsheet shows.
+    rows = [(reader.line_num, row) for row in reader]
+    wanted = {normalise_email(row.get("email") or "") for _, row in rows} - {""}
+    users = {
+        user.email: user for user in db.session.scalars(select(User).where(User.email.in_(wanted)))
+    }
     seen: set[str] = set()
-    for row in reader:
-        line = reader.line_num
+    new_enrolments: list[Enrolment] = []
+    for line, row in rows:
         email = normalise_email(row.get("email") or "")
         if not email:
             report.problems.append((line, "email is empty"))
@@ -275,8 +348,7 @@ def enrol_from_csv(cohort: Cohort, text: str, reason: str) -> EnrolImportReport:
         if email in seen:
             report.problems.append((line, f"{email} appears twice in the file"))
             continue
-        seen.add(email)
-        user = db.session.scalar(select(User).where(User.email == email))
+        user = users.get(email)
         if user is None:
             report.problems.append((line, f"no user has the e-mail address {email}"))
             continue
@@ -290,10 +362,14 @@ def enrol_from_csv(cohort: Cohort, text: str, reason: str) -> EnrolImportReport:
                     (line, f"start_date {raw_start!r} is not a date such as 2026-09-01")
                 )
                 continue
+        # A row refused above may come again corrected; a row taken may not come twice.
+        seen.add(email)
         try:
-            created = enrol(cohort, user, start, reason=reason)
+            created = enrol(cohort, user, start, reason=reason, run_engine=False)
         except CohortError as problem:
             report.problems.append((line, str(problem)))
             continue
+        new_enrolments.extend(created)
         (report.enrolled if created else report.unchanged).append(email)
+    refresh(new_enrolments)  # once for the whole file: a fixed number of queries
     return report

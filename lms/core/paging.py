@@ -43,3 +43,11 @@ def paginate(statement: Select, number: int, per_page: int = 50) -> Page:
     number = max(1, min(number, max(1, -(-(total or 0) // per_page))))
     items = list(db.session.scalars(statement.limit(per_page).offset((number - 1) * per_page)))
     return Page(items=items, number=number, per_page=per_page, total=total or 0)
+
+
+def paginate_rows(statement: Select, number: int, per_page: int = 50) -> Page:
+    """`paginate` for a select of several columns: the page's items are result rows."""
+    total = db.session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    number = max(1, min(number, max(1, -(-(total or 0) // per_page))))
+    items = list(db.session.execute(statement.limit(per_page).offset((number - 1) * per_page)))
+    return Page(items=items, number=number, per_page=per_page, total=total or 0)

@@ -218,3 +218,79 @@ for _model in (ClockPause, WindowExtension, Exemption):
         policy="Actions a manager took on an enrolment: kept for accountability; the learner's "
         "side is exported with their enrolments.",
     )
+
+
+# --- platform usage and API tokens ----------------------------------------------------------
+from lms.adoption.models import HeldUsage, ImportJob, UsageEvent, XapiStatement  # noqa: E402
+from lms.api.models import ApiToken  # noqa: E402
+
+register(
+    UsageEvent,
+    export=lambda user: [
+        {
+            "feature": event.feature_id,
+            "occurred_at": event.occurred_at,
+            "count": event.count,
+            "source": event.source,
+        }
+        for event in db.session.scalars(
+            select(UsageEvent).where(UsageEvent.user_id == user.id).order_by(UsageEvent.id)
+        )
+    ],
+    erase=lambda user: None,
+    policy="Platform usage is kept, anonymised through the user record, so adoption figures "
+    "stay true.",
+)
+register(
+    HeldUsage,
+    export=lambda user: _rows(
+        select(HeldUsage).where(HeldUsage.user_id == user.id),
+        "feature_name",
+        "occurred_at",
+        "count",
+        "source",
+    ),
+    erase=lambda user: db.session.execute(delete(HeldUsage).where(HeldUsage.user_id == user.id)),
+    policy="Usage rows held for an unmapped feature name are deleted.",
+)
+register(
+    XapiStatement,
+    export=lambda user: [
+        row.statement
+        for row in db.session.scalars(select(XapiStatement).where(XapiStatement.user_id == user.id))
+    ],
+    erase=lambda user: db.session.execute(
+        delete(XapiStatement).where(XapiStatement.user_id == user.id)
+    ),
+    policy="Stored xAPI statements about the person (they carry their e-mail address) are "
+    "deleted; the usage they reported stays, anonymised.",
+)
+register(
+    ApiToken,
+    export=lambda user: _rows(
+        select(ApiToken).where(ApiToken.owner_id == user.id),
+        "name",
+        "kind",
+        "key",
+        "scopes",
+        "created_at",
+        "revoked_at",
+    ),
+    erase=lambda user: db.session.execute(
+        update(ApiToken)
+        .where(ApiToken.owner_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now_utc())
+    ),
+    policy="The person's tokens are revoked and kept as a record of what they made.",
+)
+register(
+    ImportJob,
+    export=lambda user: _rows(
+        select(ImportJob).where(ImportJob.created_by_id == user.id),
+        "filename",
+        "status",
+        "created_at",
+    ),
+    erase=lambda user: None,
+    policy="Imports the person ran are kept as the organisation's record of where data came from.",
+)

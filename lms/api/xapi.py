@@ -1,0 +1,195 @@
+"""The xAPI statements resource (`/xapi/statements`), as an LRS answers it.
+
+Statements are validated by xAPI 1.0.3 (`lms.api.xapi_rules`), stored by id (a batch is all or
+nothing; a known id with the same content is accepted again, with different content refused
+with 409), and those whose object is a feature of the catalogue become usage rows through the
+same validation path as CSV files and the JSON API.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import Blueprint, g, jsonify, make_response, request
+from sqlalchemy import select
+
+from lms.adoption.models import Feature, Platform, XapiStatement
+from lms.adoption.usage import ingest
+from lms.api.auth import api_error, token_required
+from lms.api.xapi_rules import VOIDED, statement_problems
+from lms.core.timeutil import now_utc
+from lms.extensions import db
+from lms.security import public
+
+bp = Blueprint("xapi", __name__)
+VERSION = "1.0.3"
+
+
+def _version_problem() -> Any:
+    version = request.headers.get("X-Experience-API-Version", "")
+    if not version.startswith("1.0"):
+        return api_error(400, "bad_request", "Send the header X-Experience-API-Version: 1.0.3.")
+    return None
+
+
+def _xapi_response(body: Any, status: int = 200) -> Any:
+    response = jsonify(body) if body is not None else make_response("", status)
+    response.status_code = status
+    response.headers["X-Experience-API-Version"] = VERSION
+    return response
+
+
+@bp.route("/about")
+@public
+def about() -> Any:
+    return _xapi_response({"version": [VERSION]})
+
+
+def _canonical(statement: dict[str, Any]) -> str:
+    # Compared without what the LRS itself sets, so a re-sent statement matches.
+    core = {k: v for k, v in statement.items() if k not in ("stored", "authority", "version")}
+    return json.dumps(core, sort_keys=True)
+
+
+@bp.route("/statements", methods=["POST", "PUT"])
+@token_required("usage:write")
+def statements() -> Any:
+    problem = _version_problem()
+    if problem is not None:
+        return problem
+    payload = request.get_json(silent=True)
+    if payload is None:
+        return api_error(
+            400,
+            "bad_request",
+            "Send a statement or an array of statements as JSON (Content-Type: application/json).",
+        )
+    if request.method == "PUT":
+        statement_id = request.args.get("statementId", "")
+        if not isinstance(payload, dict):
+            return api_error(400, "bad_request", "PUT takes one statement.")
+        if "id" in payload and payload["id"] != statement_id:
+            return api_error(400, "bad_request", "statementId and the statement's id differ.")
+        try:
+            uuid.UUID(statement_id)
+        except ValueError:
+            return api_error(400, "bad_request", "statementId must be a UUID.")
+        payload = {**payload, "id": statement_id}
+    batch = payload if isinstance(payload, list) else [payload]
+    problems = [
+        p for index, s in enumerate(batch) for p in statement_problems(s, f"statements[{index}]")
+    ]
+    ids = [s.get("id") for s in batch if isinstance(s, dict) and s.get("id")]
+    if len(ids) != len(set(ids)):
+        problems.append("statements: the same id appears twice in this batch")
+    if problems:
+        return api_error(400, "invalid_statement", "The batch was not stored.", problems=problems)
+    known = (
+        {
+            row.id: row
+            for row in db.session.scalars(select(XapiStatement).where(XapiStatement.id.in_(ids)))
+        }
+        if ids
+        else {}
+    )
+    for statement in batch:
+        existing = known.get(statement.get("id"))
+        if existing is not None and _canonical(existing.statement) != _canonical(statement):
+            return api_error(
+                409, "conflict", f"Statement {statement['id']} exists with other content."
+            )
+    stored_ids = []
+    usage_rows = []
+    stored_at = now_utc()
+    authority = {
+        "objectType": "Agent",
+        "name": g.api_token.name,
+        "account": {"homePage": request.host_url.rstrip("/"), "name": g.api_token.key},
+    }
+    for index, statement in enumerate(batch):
+        statement_id = statement.get("id") or str(uuid.uuid4())
+        stored_ids.append(statement_id)
+        if statement_id in known:
+            continue
+        full = {
+            **statement,
+            "id": statement_id,
+            "stored": stored_at.isoformat(),
+            "authority": authority,
+            "version": statement.get("version", VERSION),
+        }
+        row = _usage_row(full)
+        db.session.add(
+            XapiStatement(
+                id=statement_id, statement=full, stored_at=stored_at, token_id=g.api_token.id
+            )
+        )
+        if row is not None:
+            usage_rows.append((index, row))
+    report = ingest(usage_rows, source="xapi", source_ref=f"token:{g.api_token.key}")
+    db.session.flush()
+    _link_people(stored_ids)
+    db.session.commit()
+    response = _xapi_response(
+        None if request.method == "PUT" else stored_ids, 204 if request.method == "PUT" else 200
+    )
+    response.headers["X-LMS-Usage"] = (
+        f"recorded={report.accepted}; duplicates={report.duplicates}; held={report.held}; "
+        f"refused={len(report.problems)}"
+    )
+    return response
+
+
+def _usage_row(statement: dict[str, Any]) -> dict[str, Any] | None:
+    """The usage a statement reports, when its object is a feature of the catalogue."""
+    if statement["verb"]["id"] == VOIDED:
+        return None
+    target = statement["object"]
+    if target.get("objectType", "Activity") != "Activity":
+        return None
+    iri = target["id"]
+    found = db.session.execute(
+        select(Feature.slug, Platform.slug)
+        .join(Platform, Platform.id == Feature.platform_id)
+        .where(Feature.iri == iri)
+    ).first()
+    if found is not None:
+        feature, platform = found
+    else:
+        # An IRI under the catalogue's base that names an unknown feature is held, not lost.
+        base = db.session.scalar(select(Feature.iri).limit(1))
+        if base is None:
+            return None
+        prefix = base.rsplit("/", 2)[0] + "/"
+        if not iri.startswith(prefix) or iri[len(prefix) :].count("/") != 1:
+            return None
+        platform, feature = iri[len(prefix) :].split("/")
+    actor = statement["actor"]
+    if "mbox" in actor:
+        user = actor["mbox"].removeprefix("mailto:")
+    elif "account" in actor:
+        user = actor["account"]["name"]
+    else:
+        user = ""
+    return {
+        "user": user,
+        "platform": platform,
+        "feature": feature,
+        "timestamp": statement.get("timestamp") or statement["stored"],
+        "count": 1,
+        "event_id": statement["id"],
+    }
+
+
+def _link_people(ids: list[str]) -> None:
+    from lms.adoption.models import UsageEvent
+
+    keys = {f"id:{i}": i for i in ids}
+    for key, user_id in db.session.execute(
+        select(UsageEvent.event_key, UsageEvent.user_id).where(UsageEvent.event_key.in_(keys))
+    ):
+        statement = db.session.get(XapiStatement, keys[key])
+        if statement is not None:
+            statement.user_id = user_id

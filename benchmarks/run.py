@@ -85,7 +85,7 @@ def main() -> None:
         pages = {
             None: ["/__floor", "/healthz", "/login"],
             "learner@example.com": ["/", "/catalogue", "/framework"],
-            "manager@example.com": ["/"],
+            "manager@example.com": ["/", "/cohorts", "/cohorts/1"],
             "leader@example.com": ["/"],
             "admin@example.com": ["/", "/admin/users", "/admin/audit"],
         }

@@ -29,9 +29,17 @@ def load_feature_catalogue(document: schema.FeatureCatalogue) -> None:
         platform.retired_at = None
         seen_platforms.add(source.id)
         db.session.flush()
+        # The catalogue's names replace its old ones and any an admin mapped before the
+        # catalogue named them (the names are unique per platform).
+        catalogue_names = {
+            name
+            for item in source.features
+            for name in (item.id, item.name.casefold(), *(a.casefold() for a in item.aliases))
+        }
         db.session.execute(
             delete(FeatureAlias).where(
-                FeatureAlias.platform_id == platform.id, FeatureAlias.source == "catalogue"
+                FeatureAlias.platform_id == platform.id,
+                (FeatureAlias.source == "catalogue") | FeatureAlias.name.in_(catalogue_names),
             )
         )
         for position, item in enumerate(source.features, start=1):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -86,16 +87,23 @@ def parse_timestamp(value: Any) -> datetime:
             raise ValueError(
                 f"timestamp {text!r} is not ISO 8601 (for example 2026-11-02T14:30:00Z)"
             ) from error
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError as error:  # 0001-01-01T00:00+01:00 is before the first UTC day
+        raise ValueError(f"timestamp {value!s} is out of range") from error
 
 
 def _count(value: Any) -> int:
     if value in (None, ""):
         return 1
     try:
+        if isinstance(value, bool):  # JSON true is not a count
+            raise TypeError(value)
         number = float(value)
     except (TypeError, ValueError) as error:
         raise ValueError(f"count {value!r} is not a number") from error
+    if not math.isfinite(number):  # "inf", "nan", 1e400
+        raise ValueError(f"count {value!r} is not a number")
     if number != int(number):
         raise ValueError(f"count {value!r} is not a whole number")
     if number < 1:
@@ -244,8 +252,18 @@ def _insert_new(model: type, rows: dict[str, dict[str, Any]]) -> tuple[int, int]
     )
     fresh = [row for key, row in rows.items() if key not in existing]
     if fresh:
-        db.session.execute(model.__table__.insert(), fresh)
+        # Another process may insert the same key between our check and this insert: the
+        # unique key decides, and the row is simply not inserted twice.
+        db.session.execute(_insert_ignoring_duplicates(model), fresh)
     return len(fresh), len(rows) - len(fresh)
+
+
+def _insert_ignoring_duplicates(model: type) -> Any:
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(model.__table__).on_conflict_do_nothing(index_elements=["event_key"])
 
 
 def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[RowProblem]]:

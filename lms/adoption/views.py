@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -79,16 +79,10 @@ def import_usage() -> str | Response:
 def job(job_id: int) -> Any:
     found = db.get_or_404(ImportJob, job_id)
     if found.created_by_id != current_user.id and not current_user.has_role("admin"):
-        return render_template("errors/error.html", error=_not_found()), 404
+        abort(404)  # as if it did not exist (JSON for the progress poller, a page otherwise)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(jobs.as_dict(found))
     return render_template("adoption/job.html", job=found)
-
-
-def _not_found() -> Any:
-    from werkzeug.exceptions import NotFound
-
-    return NotFound()
 
 
 @bp.route("/unmapped", methods=["GET", "POST"])
@@ -104,8 +98,12 @@ def unmapped() -> str | Response:
         [("", "Choose a feature…")] + [(str(f.id), f.name) for f in features]
     )
     if form.validate_on_submit():
+        if not form.platform_id.data.isdigit():
+            abort(400)
         platform = db.get_or_404(Platform, int(form.platform_id.data))
         feature = db.get_or_404(Feature, int(form.feature_id.data))
+        if feature.platform_id != platform.id:
+            abort(400)  # a name one platform sends means a feature of that platform
         replayed = map_name(platform, form.name.data, feature)
         db.session.commit()
         flash(

@@ -38,6 +38,11 @@ def token_required(scope: str) -> Callable[[F], F]:
                 )
             if scope not in token.scopes:
                 return api_error(403, "forbidden", f"This token lacks the {scope!r} scope.")
+            # A personal token acts as its owner: it loses what the owner's roles lose.
+            if token.kind == "personal" and scope not in tokens.allowed_scopes(token.owner):
+                return api_error(
+                    403, "forbidden", f"This token's owner may no longer use the {scope!r} scope."
+                )
             g.api_token = token
             return view(*args, **kwargs)
 

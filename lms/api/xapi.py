@@ -41,6 +41,13 @@ def _xapi_response(body: Any, status: int = 200) -> Any:
     return response
 
 
+@bp.after_request
+def _version_header(response: Any) -> Any:
+    # xAPI 1.0.3: the LRS includes the header in every response, errors too.
+    response.headers["X-Experience-API-Version"] = VERSION
+    return response
+
+
 @bp.route("/about")
 @public
 def about() -> Any:
@@ -70,14 +77,19 @@ def statements() -> Any:
         statement_id = request.args.get("statementId", "")
         if not isinstance(payload, dict):
             return api_error(400, "bad_request", "PUT takes one statement.")
-        if "id" in payload and payload["id"] != statement_id:
+        if "id" in payload and str(payload["id"]).lower() != statement_id.lower():
             return api_error(400, "bad_request", "statementId and the statement's id differ.")
         try:
             uuid.UUID(statement_id)
         except ValueError:
             return api_error(400, "bad_request", "statementId must be a UUID.")
-        payload = {**payload, "id": statement_id}
+        payload = {**payload, "id": statement_id.lower()}
     batch = payload if isinstance(payload, list) else [payload]
+    # UUIDs are case-insensitive: one statement, whichever case its id was sent in.
+    batch = [
+        {**s, "id": s["id"].lower()} if isinstance(s, dict) and isinstance(s.get("id"), str) else s
+        for s in batch
+    ]
     problems = [
         p for index, s in enumerate(batch) for p in statement_problems(s, f"statements[{index}]")
     ]

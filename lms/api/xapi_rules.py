@@ -358,7 +358,8 @@ class _Checker:
             self.context(value["context"], f"{path}.context", kind)
         if "timestamp" in value and not is_timestamp(value["timestamp"]):
             self.fail(f"{path}.timestamp", "must be an ISO 8601 date and time")
-        for index, attachment in enumerate(value.get("attachments") or []):
+        attachments = value.get("attachments")
+        for index, attachment in enumerate(attachments if isinstance(attachments, list) else []):
             where = f"{path}.attachments[{index}]"
             if self.mapping(attachment, where, ATTACHMENT_KEYS):
                 for key in ("usageType", "display", "contentType", "length", "sha2"):

@@ -1,7 +1,26 @@
 """Imports every model so SQLAlchemy's metadata (and Alembic's autogenerate) sees them all."""
 
 from lms.accounts.models import AuthToken, Role, User, user_roles
-from lms.adoption.models import Feature, FeatureAlias, Platform, feature_modules
+from lms.adoption.models import (
+    Feature,
+    FeatureAlias,
+    HeldUsage,
+    ImportJob,
+    Platform,
+    UsageEvent,
+    XapiStatement,
+    feature_modules,
+)
+from lms.adoption.records import (
+    CampaignLog,
+    Endorsement,
+    IntegrationCheckpoint,
+    MetricBaseline,
+    MetricSnapshot,
+    ProcessStep,
+    ProcessStepChange,
+)
+from lms.api.models import ApiToken
 from lms.assessments.models import (
     Assessment,
     Attempt,
@@ -33,6 +52,18 @@ from lms.organisation.models import (
 from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExtension
 
 __all__ = [
+    "ApiToken",
+    "CampaignLog",
+    "Endorsement",
+    "HeldUsage",
+    "ImportJob",
+    "IntegrationCheckpoint",
+    "MetricBaseline",
+    "MetricSnapshot",
+    "ProcessStep",
+    "ProcessStepChange",
+    "UsageEvent",
+    "XapiStatement",
     "Feature",
     "FeatureAlias",
     "Platform",

@@ -294,3 +294,47 @@ register(
     erase=lambda user: None,
     policy="Imports the person ran are kept as the organisation's record of where data came from.",
 )
+
+
+# --- business records and recognition -------------------------------------------------------
+from lms.adoption.records import (  # noqa: E402
+    CampaignLog,
+    Endorsement,
+    IntegrationCheckpoint,
+    ProcessStepChange,
+)
+
+for _model, _column in (
+    (ProcessStepChange, "recorded_by_id"),
+    (CampaignLog, "recorded_by_id"),
+    (IntegrationCheckpoint, "updated_by_id"),
+):
+    register(
+        _model,
+        export=lambda user, model=_model, column=_column: _rows(
+            select(model).where(getattr(model, column) == user.id), "id"
+        ),
+        erase=lambda user: None,
+        policy="The team's business records: kept; who recorded them points to the "
+        "anonymised user.",
+    )
+
+register(
+    Endorsement,
+    export=lambda user: _rows(
+        select(Endorsement).where(
+            (Endorsement.endorser_id == user.id) | (Endorsement.endorsee_id == user.id)
+        ),
+        "endorser_id",
+        "endorsee_id",
+        "note",
+        "created_at",
+    ),
+    erase=lambda user: db.session.execute(
+        update(Endorsement)
+        .where((Endorsement.endorser_id == user.id) | (Endorsement.endorsee_id == user.id))
+        .values(note="(erased)")
+    ),
+    policy="Endorsements given or received are kept for peer-recognition counts, with their "
+    "words erased.",
+)

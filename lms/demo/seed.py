@@ -19,6 +19,7 @@ from lms.accounts.operations import ensure_roles
 from lms.accounts.passwords import hash_password
 from lms.audit.operations import record
 from lms.curricula.models import Programme
+from lms.demo.adoption import simulate_adoption
 from lms.demo.progress import simulate
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment, OrgUnit, cohort_programmes
@@ -265,6 +266,7 @@ def seed(size: str = "demo", today: date | None = None) -> SeedReport:
     db.session.execute(insert(Enrolment), enrolments)
     _fix_sequences()
     simulate(today, rng, fixed["learner@example.com"])
+    simulate_adoption(today, rng)
     record("demo.seeded", target_type="organisation", size=size, learners=len(learner_ids))
     db.session.flush()
     return SeedReport(

@@ -85,6 +85,8 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "LMS_ORGANISATION_NAME": env.get("LMS_ORGANISATION_NAME", "Our organisation"),
         "LMS_BASE_URL": env.get("LMS_BASE_URL", "http://127.0.0.1:5000"),
         "LMS_REDIS_URL": redis_url,
+        # "thread" runs large imports in the web process; "rq" on an RQ worker over Redis.
+        "LMS_JOB_QUEUE": env.get("LMS_JOB_QUEUE", "thread"),
         # E-mail: "console" writes messages to the log; "smtp" sends them.
         "LMS_MAIL_SENDER": env.get("LMS_MAIL_SENDER", "console"),
         "LMS_MAIL_FROM": env.get("LMS_MAIL_FROM", "lms@localhost"),

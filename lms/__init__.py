@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     from lms.accounts.views import bp as accounts_bp
     from lms.admin.views import bp as admin_bp
+    from lms.adoption.records_views import bp as records_bp
     from lms.adoption.views import bp as adoption_bp
     from lms.api.pages import bp as tokens_bp
     from lms.api.views import bp as api_bp
@@ -63,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.learning.views import bp as learning_bp
     from lms.main.views import bp as main_bp
     from lms.main.views import register_error_pages
+    from lms.metrics.views import bp as metrics_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -70,9 +72,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(learning_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(cohorts_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(adoption_bp, url_prefix="/adoption")
+    app.register_blueprint(records_bp, url_prefix="/records")
     app.register_blueprint(tokens_bp)
+    from lms.adoption.utilisation_views import bp as utilisation_bp
+
+    app.register_blueprint(utilisation_bp, url_prefix="/utilisation")
     # Token-authenticated, cookie-free: no CSRF token to send, nothing for CSRF to steal.
     csrf.exempt(api_bp)
     csrf.exempt(xapi_bp)

@@ -151,7 +151,7 @@ def send_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
-    for group in (curricula_cli, users_cli, demo_cli, mail_cli, stages_cli, usage_cli):
+    for group in (curricula_cli, users_cli, demo_cli, mail_cli, stages_cli, usage_cli, metrics_cli):
         app.cli.add_command(group)
 
 
@@ -208,3 +208,35 @@ def usage_import_command(file: str) -> None:
     click.echo(report.summary() + ".")
     if report.problems:
         sys.exit(2 if report.accepted or report.duplicates or report.held else 1)
+
+
+metrics_cli = AppGroup("metrics", help="The adoption metrics.")
+
+
+@metrics_cli.command("snapshot")
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The day to compute for (YYYY-MM-DD; default: today in the organisation).",
+)
+def metrics_snapshot_command(as_of) -> None:
+    """Store every metric for the organisation, each team, region and cohort (nightly).
+    Running it again for the same day replaces that day's snapshots."""
+    from lms.metrics.definitions import METRICS
+    from lms.metrics.snapshots import store_snapshots
+    from lms.stages.engine import organisation_today
+
+    day = as_of.date() if as_of else organisation_today()
+    report = store_snapshots(day)
+    db.session.commit()
+    for metric_id, result in report.organisation.items():
+        value = "—" if result.value is None else f"{result.value:.1%}"
+        line = f"{METRICS[metric_id].name:<34} {value:>8}  {result.status}"
+        click.echo(line + (f" ({result.reason})" if result.reason else ""))
+    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+    click.echo(
+        f"{report.stored} snapshot(s) stored for {day.isoformat()}: {report.scopes} scope(s) × "
+        f"{len(METRICS)} metric(s) ({counts})"
+        + (f"; {report.replaced} earlier row(s) for that day replaced." if report.replaced else ".")
+    )

@@ -60,15 +60,15 @@ NAVIGATION = [
     # (endpoint, label, roles that see it; None = every signed-in user)
     ("main.home", "Home", None),
     ("curricula.catalogue", "Catalogue", None),
-    ("curricula.framework", "Adoption framework", None),
+    ("curricula.framework", "Framework", None),
+    ("utilisation.me", "My platform use", {"learner"}),
+    ("records.endorse", "Recognition", None),
     ("cohorts.index", "Cohorts", {"manager", "admin"}),
     ("cohorts.people", "People", {"manager", "admin"}),
-    ("adoption.import_usage", "Usage data", {"manager", "admin"}),
-    ("admin.users", "Users", {"admin"}),
-    ("admin.teams", "Teams", {"admin"}),
-    ("admin.organisation", "Organisation", {"admin"}),
-    ("admin.curricula", "Curricula", {"admin"}),
-    ("admin.audit_log", "Audit log", {"admin"}),
+    ("utilisation.index", "Adoption", {"manager", "leader", "admin"}),
+    ("records.index", "Records", {"manager", "leader", "admin"}),
+    ("metrics.index", "Metrics", {"manager", "leader", "admin"}),
+    ("admin.index", "Admin", {"admin"}),
 ]
 
 

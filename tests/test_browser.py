@@ -98,7 +98,8 @@ def test_learner_signs_in_and_reads_a_programme(page) -> None:
 
 def test_admin_invites_a_colleague_who_sets_a_password(page, app: Flask) -> None:
     sign_in(page, "admin@example.com")
-    page.get_by_role("navigation", name="Main").get_by_role("link", name="Users").click()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name="Users and roles").click()
     page.get_by_role("link", name="Add a user").click()
     page.get_by_label("E-mail address").fill("new.marketer@example.com")
     page.get_by_label("Name").fill("Nia Marketer")

@@ -822,7 +822,13 @@ def test_api_index_names_its_resources(app) -> None:
     response = app.test_client().get("/api/v1/")
     assert response.status_code == 200
     links = response.get_json()["_links"]
-    assert links == {"usage_events": "/api/v1/usage-events", "xapi_statements": "/xapi/statements"}
+    assert links == {
+        "usage_events": "/api/v1/usage-events",
+        "campaigns": "/api/v1/campaigns",
+        "process_step_changes": "/api/v1/process-steps/changes",
+        "integration_checkpoints": "/api/v1/integration-checkpoints",
+        "xapi_statements": "/xapi/statements",
+    }
 
 
 def test_api_refuses_too_large_batches(app, people, monkeypatch) -> None:

@@ -41,6 +41,13 @@ def _page_number() -> int:
     return request.args.get("page", 1, type=int) or 1
 
 
+@bp.route("/")
+@admin_only
+def index() -> str:
+    """The administrator's hub: every admin page in one place."""
+    return render_template("admin/index.html")
+
+
 @bp.route("/users")
 @admin_only
 def users() -> str:

@@ -85,8 +85,8 @@ def main() -> None:
         pages = {
             None: ["/__floor", "/healthz", "/login"],
             "learner@example.com": ["/", "/catalogue", "/framework"],
-            "manager@example.com": ["/", "/cohorts", "/cohorts/1"],
-            "leader@example.com": ["/"],
+            "manager@example.com": ["/", "/cohorts", "/cohorts/1", "/utilisation/cohorts/1"],
+            "leader@example.com": ["/", "/metrics"],
             "admin@example.com": ["/", "/admin/users", "/admin/audit"],
         }
         print(f"\nsize {args.size}, {args.requests} requests each; floor = bare Flask route")

@@ -345,18 +345,23 @@ def _feature_adoption(
     usage = _columns(usage, ["learner", "feature", "occurred_at", "count"])
     counts = pd.to_numeric(usage["count"], errors="coerce").fillna(1)
     recent = usage[_window(usage["occurred_at"], as_of, window_days) & (counts > 0)]
-    used = set(zip(recent["learner"], recent["feature"], strict=True))
+    # Vectorised: a merge marks each taught pair used or not, whatever the group's size.
+    used = recent[["learner", "feature"]].drop_duplicates()
     group = set(pairs["learner"])
     taught = set(pairs["feature"])
-    used_by_group = {feature for learner, feature in used if learner in group}
+    used_by_group = set(used.loc[used["learner"].isin(group), "feature"])
     anyone = taught & used_by_group
-    adopted = [(learner, feature) in used for learner, feature in pairs.itertuples(index=False)]
-    by_feature: dict[Any, dict[str, int]] = {}
-    for (_, feature), flag in zip(pairs.itertuples(index=False), adopted, strict=True):
-        entry = by_feature.setdefault(_plain(feature), {"adopted": 0, "learners": 0})
-        entry["learners"] += 1
-        entry["adopted"] += int(flag)
-    numerator, denominator = sum(adopted), len(pairs)
+    # Keys as objects on both sides: an empty frame's columns have no integer dtype to match.
+    marked = pairs.astype(object).merge(
+        used.astype(object).assign(adopted=1), on=["learner", "feature"], how="left"
+    )
+    marked["adopted"] = marked["adopted"].fillna(0).astype(int)
+    per_feature = marked.groupby("feature", sort=False)["adopted"].agg(["sum", "count"])
+    by_feature: dict[Any, dict[str, int]] = {
+        _plain(feature): {"adopted": int(row["sum"]), "learners": int(row["count"])}
+        for feature, row in per_feature.iterrows()
+    }
+    numerator, denominator = int(marked["adopted"].sum()), len(pairs)
     detail = {
         "adopted_pairs": numerator,
         "pairs": denominator,

@@ -123,6 +123,26 @@ class CampaignImportForm(FlaskForm):
     submit = SubmitField("Import campaigns")
 
 
+class StepChangeImportForm(FlaskForm):
+    file = FileField(
+        "Process-step changes CSV",
+        validators=[FileRequired(), FileAllowed(["csv", "txt"], "Upload a .csv file.")],
+        description="Columns: team, procedure, step_number, automated (true/false, yes/no or "
+        "automated/manual), changed_on (YYYY-MM-DD); note optional.",
+    )
+    submit = SubmitField("Import changes")
+
+
+class CheckpointImportForm(FlaskForm):
+    file = FileField(
+        "Integration checkpoints CSV",
+        validators=[FileRequired(), FileAllowed(["csv", "txt"], "Upload a .csv file.")],
+        description="Columns: team, domain, item, status (planned or achieved); achieved_on "
+        "(YYYY-MM-DD) and evidence, required when achieved.",
+    )
+    submit = SubmitField("Import checkpoints")
+
+
 class CheckpointForm(FlaskForm):
     status = SelectField(
         "Status",

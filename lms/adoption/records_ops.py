@@ -1,6 +1,7 @@
 """Operations on the records behind the business metrics, per team: the process inventory and its
-changes, the campaign log (form, CSV and API), integration checkpoints, metric baselines, and
-endorsements between colleagues. Who may keep or read a team's records is decided here too.
+changes, the campaign log, integration checkpoints (these three by form, CSV and API), metric
+baselines, and endorsements between colleagues. Who may keep or read a team's records is decided
+here too.
 
 Every function takes plain values or models, checks them, flushes and audits; the caller
 commits. A refusal is a `RecordsError` in words for the person, naming the form field it
@@ -67,6 +68,10 @@ CHECKPOINT_STATUSES = ("planned", "achieved")
 CAMPAIGN_REQUIRED = ("team", "campaign", "launched_on", "hours_spent", "cost", "attributed_revenue")
 CAMPAIGN_OPTIONAL = ("kpi_name", "kpi_value")
 CAMPAIGN_COLUMNS = CAMPAIGN_REQUIRED + CAMPAIGN_OPTIONAL
+STEP_CHANGE_REQUIRED = ("team", "procedure", "step_number", "automated", "changed_on")
+STEP_CHANGE_OPTIONAL = ("note",)
+CHECKPOINT_REQUIRED = ("team", "domain", "item", "status")
+CHECKPOINT_OPTIONAL = ("achieved_on", "evidence")
 #: Numeric(14, 2) holds less than a trillion; hours beyond this are a typing slip.
 MAX_MONEY = 1_000_000_000_000
 MAX_HOURS = 100_000
@@ -574,6 +579,11 @@ class CampaignImportReport:
     unchanged: list[str] = field(default_factory=list)
     problems: list[RowProblem] = field(default_factory=list)
 
+    @property
+    def kept(self) -> int:
+        """Rows taken (added, updated or found unchanged): not refused."""
+        return len(self.created) + len(self.updated) + len(self.unchanged)
+
     def summary(self) -> str:
         return (
             f"{len(self.created)} added, {len(self.updated)} updated, "
@@ -590,28 +600,29 @@ class CampaignImportReport:
         }
 
 
-def read_campaign_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
-    """Rows of a campaign CSV with their line numbers, or the problem with its header.
-
-    Columns: team, campaign, launched_on (YYYY-MM-DD), hours_spent, cost, attributed_revenue
-    (required); kpi_name, kpi_value (optional, together)."""
+def read_csv(
+    text: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
+    """Rows of a CSV file with their line numbers, or the problem with its header (line 1):
+    the `required` columns it lacks, or columns that are neither required nor `optional`.
+    Column names are read in any case; empty rows are skipped; a row with more cells than the
+    header has columns is a problem of its line."""
+    columns = required + optional
     reader = csv.DictReader(io.StringIO(text))
     header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
-    missing = [name for name in CAMPAIGN_REQUIRED if name not in header]
+    missing = [name for name in required if name not in header]
     if missing:
         return [], [
             RowProblem(
                 1,
                 f"the header lacks the column(s) {', '.join(missing)}; "
-                f"expected {', '.join(CAMPAIGN_COLUMNS)}",
+                f"expected {', '.join(columns)}",
             )
         ]
-    unknown = [name for name in header if name and name not in CAMPAIGN_COLUMNS]
+    unknown = [name for name in header if name and name not in columns]
     if unknown:
         return [], [
-            RowProblem(
-                1, f"unknown column(s) {', '.join(unknown)}; expected {', '.join(CAMPAIGN_COLUMNS)}"
-            )
+            RowProblem(1, f"unknown column(s) {', '.join(unknown)}; expected {', '.join(columns)}")
         ]
     reader.fieldnames = header
     rows, problems = [], []
@@ -960,13 +971,13 @@ def set_baseline(
     return row
 
 
-# --- batches from the JSON API ----------------------------------------------------------------
+# --- batches from the JSON API and CSV files ---------------------------------------------------
 
 
 @dataclass
 class BatchReport:
-    """What a batch did, with the problems by index. `done_as` and `same_as` name the counts
-    ("recorded" and "duplicates", "updated" and "unchanged")."""
+    """What a batch did, with the problems by index (JSON) or line (CSV). `done_as` and
+    `same_as` name the counts ("recorded" and "duplicates", "updated" and "unchanged")."""
 
     done_as: str
     same_as: str
@@ -974,6 +985,16 @@ class BatchReport:
     done: int = 0
     same: int = 0
     problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def kept(self) -> int:
+        """Rows taken (done, or found done already): not refused."""
+        return self.done + self.same
+
+    def summary(self) -> str:
+        return (
+            f"{self.done} {self.done_as}, {self.same} {self.same_as}, {len(self.problems)} refused"
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -1007,27 +1028,53 @@ def _whole_number(value: Any, name: str) -> int:
 
 
 def parse_automated(value: Any) -> bool:
-    """true/false, or the words automated/manual."""
+    """true/false, yes/no, or the words automated/manual (any case)."""
     if isinstance(value, bool):
         return value
-    words = {"automated": True, "true": True, "manual": False, "false": False}
+    words = {
+        "automated": True,
+        "true": True,
+        "yes": True,
+        "manual": False,
+        "false": False,
+        "no": False,
+    }
     if isinstance(value, str) and value.strip().lower() in words:
         return words[value.strip().lower()]
     raise RecordsError(f"automated {value!r} is not true or false")
 
 
-def apply_step_changes(
-    items: list[Any], *, editable: set[int] | None, actor: Any = None, today: date | None = None
+def _change_day(row: tuple[int, Any]) -> date:
+    """The date a batch's change took effect, for ordering (date.min if it has none)."""
+    item = row[1]
+    try:
+        return parse_date(item.get("changed_on"), "changed_on")
+    except (AttributeError, RecordsError):
+        return date.min
+
+
+def _step_changes(
+    rows: Iterable[tuple[int, Any]],
+    *,
+    editable: set[int] | None,
+    actor: Any = None,
+    today: date | None = None,
+    problems: list[RowProblem] | None = None,
 ) -> BatchReport:
-    """Record changes to process steps named by team, procedure id and step number; each bad
-    item is a problem by index and the good ones are kept. A change recorded already (same
-    state, same date) is a duplicate, not a second change."""
+    """The one way a batch of process-step changes is checked and recorded, whoever sends it
+    (the JSON API by index, a CSV file by line): `rows` are (where, change) pairs."""
     report = BatchReport("recorded", "duplicates")
+    report.problems.extend(problems or [])
+    # Oldest change first (the order of the batch for one day), so each change is checked
+    # against the history before it however the batch is sorted: a file of changes in any
+    # order records the same history, on its first import as on the next.
+    rows = sorted(rows, key=_change_day)
+    report.rows += len(report.problems)
     content = framework_content()
     procedures = {p["id"]: p for p in framework_procedures(content)}
     teams = teams_by_name()
     steps: dict[int, dict[tuple[str, int], ProcessStep]] = {}
-    for index, item in enumerate(items):
+    for where, item in rows:
         report.rows += 1
         try:
             if not isinstance(item, Mapping):
@@ -1065,26 +1112,60 @@ def apply_step_changes(
                 today=today,
             )
         except RecordsError as problem:
-            report.problems.append(RowProblem(index, str(problem)))
+            report.problems.append(RowProblem(where, str(problem)))
             continue
         if change is None:
             report.same += 1
         else:
             report.done += 1
+    report.problems.sort(key=lambda problem: problem.where)
     return report
 
 
-def apply_checkpoints(
+def apply_step_changes(
     items: list[Any], *, editable: set[int] | None, actor: Any = None, today: date | None = None
 ) -> BatchReport:
-    """Set integration checkpoints named by team, domain and item id: achieved (with
-    achieved_on and evidence) or planned. Each bad item is a problem by index."""
+    """Record changes to process steps named by team, procedure id and step number; each bad
+    item is a problem by index and the good ones are kept. A change recorded already (same
+    state, same date) is a duplicate, not a second change."""
+    return _step_changes(enumerate(items), editable=editable, actor=actor, today=today)
+
+
+def import_step_changes(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    editable: set[int] | None,
+    actor: Any = None,
+    source: str = "upload",
+    problems: list[RowProblem] | None = None,
+    today: date | None = None,
+) -> BatchReport:
+    """Process-step changes from a file, checked and recorded exactly as the API's, with the
+    problems by line (`problems` found while reading the file join them); audited once with
+    the counts. Importing the same file again records nothing twice."""
+    report = _step_changes(rows, editable=editable, actor=actor, today=today, problems=problems)
+    _audit_import("process_step_changes.imported", "process_step_change", report, actor, source)
+    return report
+
+
+def _checkpoints(
+    rows: Iterable[tuple[int, Any]],
+    *,
+    editable: set[int] | None,
+    actor: Any = None,
+    today: date | None = None,
+    problems: list[RowProblem] | None = None,
+) -> BatchReport:
+    """The one way a batch of integration checkpoints is checked and set, whoever sends it
+    (the JSON API by index, a CSV file by line): `rows` are (where, checkpoint) pairs."""
     report = BatchReport("updated", "unchanged")
+    report.problems.extend(problems or [])
+    report.rows += len(report.problems)
     content = framework_content()
     domains = {d["id"]: {i["id"] for i in d.get("items") or []} for d in framework_domains(content)}
     teams = teams_by_name()
     found: dict[int, dict[tuple[str, str], IntegrationCheckpoint]] = {}
-    for index, item in enumerate(items):
+    for where, item in rows:
         report.rows += 1
         try:
             if not isinstance(item, Mapping):
@@ -1122,13 +1203,114 @@ def apply_checkpoints(
                 today=today,
             )
         except RecordsError as problem:
-            report.problems.append(RowProblem(index, str(problem)))
+            report.problems.append(RowProblem(where, str(problem)))
             continue
         if changed:
             report.done += 1
         else:
             report.same += 1
+    report.problems.sort(key=lambda problem: problem.where)
     return report
+
+
+def apply_checkpoints(
+    items: list[Any], *, editable: set[int] | None, actor: Any = None, today: date | None = None
+) -> BatchReport:
+    """Set integration checkpoints named by team, domain and item id: achieved (with
+    achieved_on and evidence) or planned. Each bad item is a problem by index."""
+    return _checkpoints(enumerate(items), editable=editable, actor=actor, today=today)
+
+
+def import_checkpoints(
+    rows: Iterable[tuple[int, Mapping[str, Any]]],
+    *,
+    editable: set[int] | None,
+    actor: Any = None,
+    source: str = "upload",
+    problems: list[RowProblem] | None = None,
+    today: date | None = None,
+) -> BatchReport:
+    """Integration checkpoints from a file, checked and set exactly as the API's, with the
+    problems by line; audited once with the counts. A row that sets a checkpoint to what it
+    is already changes nothing, so importing the same file again changes nothing."""
+    report = _checkpoints(rows, editable=editable, actor=actor, today=today, problems=problems)
+    _audit_import(
+        "integration_checkpoints.imported", "integration_checkpoint", report, actor, source
+    )
+    return report
+
+
+def _audit_import(
+    action: str, target_type: str, report: BatchReport, actor: Any, source: str
+) -> None:
+    db.session.flush()
+    record(
+        action,
+        target_type=target_type,
+        actor=actor,
+        source=source,
+        rows=report.rows,
+        **{report.done_as: report.done, report.same_as: report.same},
+        refused=[str(problem) for problem in report.problems][:50],
+    )
+
+
+@dataclass(frozen=True)
+class ImportKind:
+    """A kind of record a CSV file can bring: its columns and the import that takes its rows."""
+
+    name: str
+    label: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    run: Callable[..., CampaignImportReport | BatchReport]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.required + self.optional
+
+
+IMPORT_KINDS = {
+    kind.name: kind
+    for kind in (
+        ImportKind(
+            "campaigns", "campaigns", CAMPAIGN_REQUIRED, CAMPAIGN_OPTIONAL, import_campaigns
+        ),
+        ImportKind(
+            "process-changes",
+            "process-step changes",
+            STEP_CHANGE_REQUIRED,
+            STEP_CHANGE_OPTIONAL,
+            import_step_changes,
+        ),
+        ImportKind(
+            "checkpoints",
+            "integration checkpoints",
+            CHECKPOINT_REQUIRED,
+            CHECKPOINT_OPTIONAL,
+            import_checkpoints,
+        ),
+    )
+}
+
+
+def import_csv(
+    kind: str,
+    text: str,
+    *,
+    editable: set[int] | None,
+    actor: Any = None,
+    source: str = "upload",
+    today: date | None = None,
+) -> CampaignImportReport | BatchReport:
+    """Import the CSV `text` of `kind` (a key of IMPORT_KINDS): bad rows are problems by line,
+    good rows are kept, and the import is audited once with its counts (a file whose header is
+    wrong too, with nothing taken). `editable` None means every team (admins, the system)."""
+    spec = IMPORT_KINDS[kind]
+    rows, problems = read_csv(text, spec.required, spec.optional)
+    return spec.run(
+        rows, editable=editable, actor=actor, source=source, problems=problems, today=today
+    )
 
 
 # --- the records of many teams at a glance -----------------------------------------------------

@@ -1,6 +1,6 @@
 """Pages for the records behind the business metrics, per team: the process inventory with its
-history, the campaign log (with its CSV import), integration checkpoints, metric baselines; and
-the endorsement page every signed-in user has.
+history, the campaign log, integration checkpoints (the three with a CSV import), metric
+baselines; and the endorsement page every signed-in user has.
 
 Managers keep the records of the teams of the learners in their cohorts, admins of every team;
 leaders read every team's records. Anyone else's team answers 404, a leader's POST 403, and a
@@ -24,8 +24,10 @@ from lms.adoption.records_forms import (
     CampaignForm,
     CampaignImportForm,
     CheckpointForm,
+    CheckpointImportForm,
     EndorseForm,
     StepChangeForm,
+    StepChangeImportForm,
 )
 from lms.core.paging import paginate, paginate_rows
 from lms.extensions import db
@@ -279,43 +281,45 @@ def edit_campaign(team_id: int, campaign_id: int) -> str | Response:
     )
 
 
+def _run_import(kind: str, form: Any) -> Any:
+    """The uploaded file of `kind` imported for the teams the user keeps (None if the form was
+    not sent or the file could not be read: the form says why)."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        text = decode_upload(form.file.data.read())
+    except ValueError as error:
+        form.file.errors = [*form.file.errors, f"{str(error)[0].upper()}{str(error)[1:]}."]
+        return None
+    report = ops.import_csv(
+        kind,
+        text,
+        editable=ops.editable_team_ids(current_user),
+        actor=current_user,
+        source=form.file.data.filename or "upload.csv",
+    )
+    db.session.commit()
+    flash(f"Import finished: {report.summary()}.", "warning" if report.problems else "success")
+    return report
+
+
+def _kept_teams() -> list[OrgUnit]:
+    """The teams whose records the signed-in user may import, by name."""
+    statement = ops.visible_teams(current_user)
+    editable = ops.editable_team_ids(current_user)
+    if editable is not None:
+        statement = statement.where(OrgUnit.id.in_(editable))
+    return list(db.session.scalars(statement))
+
+
 @bp.route("/campaigns/import", methods=["GET", "POST"])
 @for_keepers
 def import_campaigns() -> str:
     """A CSV of campaigns for the teams the user keeps: bad rows by line, good rows kept."""
     form = CampaignImportForm()
-    report = None
-    editable = ops.editable_team_ids(current_user)
-    if form.validate_on_submit():
-        try:
-            text = decode_upload(form.file.data.read())
-        except ValueError as error:
-            form.file.errors = [*form.file.errors, f"{str(error)[0].upper()}{str(error)[1:]}."]
-        else:
-            rows, problems = ops.read_campaign_csv(text)
-            if problems and not rows:
-                report = ops.CampaignImportReport(problems=problems)
-            else:
-                report = ops.import_campaigns(
-                    rows,
-                    editable=editable,
-                    actor=current_user,
-                    source=form.file.data.filename or "upload.csv",
-                    problems=problems,
-                )
-                db.session.commit()
-            flash(
-                f"Import finished: {report.summary()}.",
-                "warning" if report.problems else "success",
-            )
-    statement = ops.visible_teams(current_user)
-    if editable is not None:
-        statement = statement.where(OrgUnit.id.in_(editable))
+    report = _run_import("campaigns", form)
     return render_template(
-        "records/import_campaigns.html",
-        form=form,
-        report=report,
-        teams=list(db.session.scalars(statement)),
+        "records/import_campaigns.html", form=form, report=report, teams=_kept_teams()
     )
 
 
@@ -416,6 +420,45 @@ def set_checkpoint(team_id: int, checkpoint_id: int) -> str | Response:
                 url_for("records.integration", team_id=team.id, _anchor=f"cp-{checkpoint.id}")
             )
     return _integration_page(team, True, posted=(checkpoint.id, form))
+
+
+# --- CSV imports of process-step changes and checkpoints ------------------------------------
+
+
+@bp.route("/processes/import", methods=["GET", "POST"])
+@for_keepers
+def import_processes() -> str:
+    """A CSV of process-step changes for the teams the user keeps, checked as the API checks
+    them: bad rows by line, good rows kept, a change recorded already not recorded twice."""
+    form = StepChangeImportForm()
+    report = _run_import("process-changes", form)
+    return render_template(
+        "records/import_records.html",
+        kind=ops.IMPORT_KINDS["process-changes"],
+        form=form,
+        report=report,
+        teams=_kept_teams(),
+        team_page="records.processes",
+        procedures=ops.framework_procedures(),
+    )
+
+
+@bp.route("/integration/import", methods=["GET", "POST"])
+@for_keepers
+def import_integration() -> str:
+    """A CSV of integration checkpoints for the teams the user keeps, checked as the form and
+    the API check them: bad rows by line, good rows kept."""
+    form = CheckpointImportForm()
+    report = _run_import("checkpoints", form)
+    return render_template(
+        "records/import_records.html",
+        kind=ops.IMPORT_KINDS["checkpoints"],
+        form=form,
+        report=report,
+        teams=_kept_teams(),
+        team_page="records.integration",
+        domains=ops.framework_domains(),
+    )
 
 
 # --- baselines -------------------------------------------------------------------------------

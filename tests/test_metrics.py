@@ -1295,3 +1295,12 @@ def test_managers_see_their_cohorts_and_their_learners_teams_only(
     assert client.get(f"/metrics?scope=cohort:{world['other_cohort']}").status_code == 404
     assert client.get(f"/metrics?scope=team:{world['team_c']}").status_code == 404
     assert client.get(f"/metrics?scope=region:{world['region']}").status_code == 404
+
+
+def test_a_date_from_long_ago_shows_today_with_a_message(app: Flask, client, users) -> None:
+    """0001-01-01 parses as a date, but a window ending there cannot be computed: the page
+    says so instead of failing."""
+    login(client, "leader@example.com")
+    response = client.get("/metrics?as_of=0001-01-01")
+    assert response.status_code == 200
+    assert "Choose a date from 2000 on; showing today instead." in page_text(response)

@@ -9,6 +9,7 @@ import io
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -442,3 +443,12 @@ def test_the_cli_refuses_an_unreadable_file_or_header(app, world, tmp_path) -> N
     unknown_kind = cli(app, "baselines", header)
     assert unknown_kind.exit_code == 2 and "Invalid value" in unknown_kind.output
     assert count(app, ProcessStepChange) == 0
+
+
+def test_a_step_number_in_other_digits_is_a_refused_row_not_an_error() -> None:
+    """'²' is a digit to str.isdigit() but not a number to int(): refused like any bad value."""
+    from lms.adoption import records_ops
+
+    with pytest.raises(records_ops.RecordsError, match="is not a whole number"):
+        records_ops._whole_number("²", "step_number")
+    assert records_ops._whole_number("12", "step_number") == 12

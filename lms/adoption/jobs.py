@@ -9,8 +9,10 @@ from typing import Any
 
 from flask import Flask, current_app
 
+from lms.accounts.models import User
 from lms.adoption.models import ImportJob
 from lms.adoption.usage import IngestReport, ingest, read_csv
+from lms.audit.operations import record
 from lms.core.timeutil import now_utc
 from lms.extensions import db
 
@@ -74,6 +76,17 @@ def run(job_id: int) -> None:
         job.error = str(error)[:500]
     job.finished_at = now_utc()
     job.payload = None
+    record(
+        "usage.imported",
+        target=job,
+        actor=db.session.get(User, job.created_by_id) if job.created_by_id else None,
+        source=job.filename,
+        status=job.status,
+        rows=job.total_rows,
+        recorded=job.accepted,
+        held=job.held,
+        refused=job.problem_count,
+    )
     db.session.commit()
 
 

@@ -1021,7 +1021,7 @@ def _resolve_team(
 
 def _whole_number(value: Any, name: str) -> int:
     if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and value.strip().isdigit())
+        isinstance(value, int) or (isinstance(value, str) and value.strip().isdecimal())
     ):
         raise RecordsError(f"{name} {value!r} is not a whole number")
     return int(value)

@@ -100,7 +100,7 @@ def _count(value: Any) -> int:
         if isinstance(value, bool):  # JSON true is not a count
             raise TypeError(value)
         number = float(value)
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:
         raise ValueError(f"count {value!r} is not a number") from error
     if not math.isfinite(number):  # "inf", "nan", 1e400
         raise ValueError(f"count {value!r} is not a number")
@@ -157,7 +157,8 @@ def _event_key(
 ) -> str:
     given = str(row.get("event_id") or "").strip()
     if given:
-        return f"id:{given}"[:200]
+        # Event ids are unique within one platform's export, not across platforms.
+        return f"id:{platform_id}:{given}"[:200]
     digest = hashlib.sha256(
         f"{user_id}|{platform_id}|{name}|{moment.isoformat()}|{count}".encode()
     ).hexdigest()

@@ -93,7 +93,7 @@ def _list_arguments(today: date) -> dict:
     if asked is not None and earliest <= asked <= today:
         on = asked
     team_arg = request.args.get("team", "")
-    team = NO_TEAM if team_arg == NO_TEAM else (int(team_arg) if team_arg.isdigit() else None)
+    team = NO_TEAM if team_arg == NO_TEAM else (int(team_arg) if team_arg.isdecimal() else None)
     return {
         "on": on,
         "show": show,

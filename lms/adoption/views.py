@@ -98,7 +98,7 @@ def unmapped() -> str | Response:
         [("", "Choose a feature…")] + [(str(f.id), f.name) for f in features]
     )
     if form.validate_on_submit():
-        if not form.platform_id.data.isdigit():
+        if not form.platform_id.data.isdecimal():
             abort(400)
         platform = db.get_or_404(Platform, int(form.platform_id.data))
         feature = db.get_or_404(Feature, int(form.feature_id.data))

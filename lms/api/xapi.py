@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, make_response, request
 from sqlalchemy import select
 
+from lms.accounts.models import User
 from lms.adoption.models import Feature, Platform, XapiStatement
 from lms.adoption.usage import ingest
 from lms.api.auth import api_error, token_required
@@ -120,6 +121,8 @@ def statements() -> Any:
         "name": g.api_token.name,
         "account": {"homePage": request.host_url.rstrip("/"), "name": g.api_token.key},
     }
+    catalogue = _Catalogue.load()
+    people = _people(batch)
     for index, statement in enumerate(batch):
         statement_id = statement.get("id") or str(uuid.uuid4())
         stored_ids.append(statement_id)
@@ -132,17 +135,19 @@ def statements() -> Any:
             "authority": authority,
             "version": statement.get("version", VERSION),
         }
-        row = _usage_row(full)
+        row = _usage_row(full, catalogue)
         db.session.add(
             XapiStatement(
-                id=statement_id, statement=full, stored_at=stored_at, token_id=g.api_token.id
+                id=statement_id,
+                statement=full,
+                stored_at=stored_at,
+                token_id=g.api_token.id,
+                user_id=people.get(_actor_ref(full["actor"])),
             )
         )
         if row is not None:
             usage_rows.append((index, row))
     report = ingest(usage_rows, source="xapi", source_ref=f"token:{g.api_token.key}")
-    db.session.flush()
-    _link_people(stored_ids)
     db.session.commit()
     response = _xapi_response(
         None if request.method == "PUT" else stored_ids, 204 if request.method == "PUT" else 200
@@ -154,7 +159,65 @@ def statements() -> Any:
     return response
 
 
-def _usage_row(statement: dict[str, Any]) -> dict[str, Any] | None:
+class _Catalogue:
+    """Feature IRIs and the catalogue's IRI base, loaded once per request, not per statement."""
+
+    def __init__(self, features: dict[str, tuple[str, str]], prefix: str | None) -> None:
+        self.features = features
+        self.prefix = prefix
+
+    @classmethod
+    def load(cls) -> _Catalogue:
+        features = {
+            iri: (feature, platform)
+            for iri, feature, platform in db.session.execute(
+                select(Feature.iri, Feature.slug, Platform.slug).join(
+                    Platform, Platform.id == Feature.platform_id
+                )
+            )
+        }
+        # Feature IRIs are base + platform/feature: the base is any IRI less two segments.
+        prefix = next(iter(features)).rsplit("/", 2)[0] + "/" if features else None
+        return cls(features, prefix)
+
+
+def _actor_ref(actor: dict[str, Any]) -> str:
+    """The person an actor names: an e-mail address (mbox) or a platform user id (account)."""
+    if "mbox" in actor:
+        return actor["mbox"].removeprefix("mailto:").lower()
+    if "account" in actor:
+        return actor["account"]["name"]
+    return ""
+
+
+def _people(batch: list[dict[str, Any]]) -> dict[str, int]:
+    """User ids for the actors of a batch, in two queries."""
+    refs = {_actor_ref(s["actor"]) for s in batch if isinstance(s.get("actor"), dict)}
+    emails = {r for r in refs if "@" in r}
+    others = refs - emails - {""}
+    found: dict[str, int] = {}
+    if emails:
+        found.update(
+            {
+                e: i
+                for i, e in db.session.execute(
+                    select(User.id, User.email).where(User.email.in_(emails))
+                )
+            }
+        )
+    if others:
+        found.update(
+            {
+                x: i
+                for i, x in db.session.execute(
+                    select(User.id, User.external_id).where(User.external_id.in_(others))
+                )
+            }
+        )
+    return found
+
+
+def _usage_row(statement: dict[str, Any], catalogue: _Catalogue) -> dict[str, Any] | None:
     """The usage a statement reports, when its object is a feature of the catalogue."""
     if statement["verb"]["id"] == VOIDED:
         return None
@@ -162,46 +225,19 @@ def _usage_row(statement: dict[str, Any]) -> dict[str, Any] | None:
     if target.get("objectType", "Activity") != "Activity":
         return None
     iri = target["id"]
-    found = db.session.execute(
-        select(Feature.slug, Platform.slug)
-        .join(Platform, Platform.id == Feature.platform_id)
-        .where(Feature.iri == iri)
-    ).first()
-    if found is not None:
-        feature, platform = found
+    if iri in catalogue.features:
+        feature, platform = catalogue.features[iri]
     else:
         # An IRI under the catalogue's base that names an unknown feature is held, not lost.
-        base = db.session.scalar(select(Feature.iri).limit(1))
-        if base is None:
-            return None
-        prefix = base.rsplit("/", 2)[0] + "/"
-        if not iri.startswith(prefix) or iri[len(prefix) :].count("/") != 1:
+        prefix = catalogue.prefix
+        if prefix is None or not iri.startswith(prefix) or iri[len(prefix) :].count("/") != 1:
             return None
         platform, feature = iri[len(prefix) :].split("/")
-    actor = statement["actor"]
-    if "mbox" in actor:
-        user = actor["mbox"].removeprefix("mailto:")
-    elif "account" in actor:
-        user = actor["account"]["name"]
-    else:
-        user = ""
     return {
-        "user": user,
+        "user": _actor_ref(statement["actor"]),
         "platform": platform,
         "feature": feature,
         "timestamp": statement.get("timestamp") or statement["stored"],
         "count": 1,
         "event_id": statement["id"],
     }
-
-
-def _link_people(ids: list[str]) -> None:
-    from lms.adoption.models import UsageEvent
-
-    keys = {f"id:{i}": i for i in ids}
-    for key, user_id in db.session.execute(
-        select(UsageEvent.event_key, UsageEvent.user_id).where(UsageEvent.event_key.in_(keys))
-    ):
-        statement = db.session.get(XapiStatement, keys[key])
-        if statement is not None:
-            statement.user_id = user_id

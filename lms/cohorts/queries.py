@@ -188,8 +188,12 @@ def _roster_statement(cohort: Cohort, filters: RosterFilters) -> Select:
     if filters.stage_id:
         statement = statement.where(Enrolment.stage_id == filters.stage_id)
     if filters.q:
-        like = f"%{filters.q.lower()}%"
-        statement = statement.where(or_(User.name.ilike(like), User.email.like(like)))
+        # % and _ typed in the search box are searched for, not wildcards.
+        text = filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{text}%"
+        statement = statement.where(
+            or_(User.name.ilike(like, escape="\\"), User.email.like(like, escape="\\"))
+        )
     return statement
 
 

@@ -347,9 +347,10 @@ def extra_time(cohort_id: int, enrolment_id: int) -> Response:
     if not form.validate_on_submit():
         _flash_form_errors(form)
         return _back_to(cohort, enrolment)
-    assessment_id = int(form.assessment_id.data) if form.assessment_id.data.isdigit() else 0
+    assessment_id = int(form.assessment_id.data) if form.assessment_id.data.isdecimal() else 0
     assessment = db.session.get(Assessment, assessment_id)
-    if assessment is None:
+    # Only an assessment of this enrolment's programme: ids of others are not this page's.
+    if assessment is None or assessment.programme_id != enrolment.programme_id:
         abort(404)
     try:
         grant_extra_time(enrolment, assessment, form.minutes.data, form.reason.data.strip())

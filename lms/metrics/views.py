@@ -163,6 +163,8 @@ def _as_of(today: date) -> tuple[date, str | None]:
         day = date.fromisoformat(text)
     except ValueError:
         return today, "Enter the date as YYYY-MM-DD; showing today instead."
+    if day.year < 2000:
+        return today, "Choose a date from 2000 on; showing today instead."
     if day > today:
         return today, "Metrics cannot be computed for a day that has not come; showing today."
     return day, None

@@ -73,9 +73,48 @@ def catalogue(app: Flask) -> None:
 
 @pytest.fixture
 def people(app: Flask, users: dict[str, int], catalogue: None) -> dict[str, int]:
-    """The users of every role; the second learner has a platform user id."""
+    """The users of every role; the second learner has a platform user id. Both learners are
+    in a cohort the manager runs: a manager records usage only for their own learners."""
+    from datetime import date
+
+    from lms.curricula.models import Programme, Stage
+    from lms.organisation.models import Cohort, Enrolment
+
     with app.app_context():
         db.session.get(User, users["learner2"]).external_id = "crm-0042"
+        db.session.add(
+            Stage(
+                id="initial",
+                position=1,
+                name="Initial Adoption",
+                window_start_day=0,
+                window_end_day=30,
+                focus="basics",
+            )
+        )
+        programme = Programme(
+            slug="usage-programme",
+            kind="platform-track",
+            title="Usage",
+            summary="",
+            source="test",
+            version="1.0.0",
+            content_hash="0" * 64,
+        )
+        cohort = Cohort(
+            name="Usage cohort", start_date=date(2026, 1, 1), manager_id=users["manager"]
+        )
+        db.session.add_all([programme, cohort])
+        db.session.flush()
+        for learner in ("learner", "learner2"):
+            db.session.add(
+                Enrolment(
+                    user_id=users[learner],
+                    programme_id=programme.id,
+                    cohort_id=cohort.id,
+                    start_date=date(2026, 1, 1),
+                )
+            )
         db.session.commit()
     return users
 
@@ -853,3 +892,28 @@ def test_the_same_event_id_from_two_platforms_is_two_events(app, ctx, people) ->
         ]
     )
     assert (report.accepted, report.duplicates, report.problems) == (2, 0, [])
+
+
+def test_a_manager_records_usage_only_for_their_own_learners(app, client, people) -> None:
+    """Another person's usage feeds other managers' figures: a manager's upload refuses it by
+    line; an admin may send anyone's."""
+    with app.app_context():
+        outsider = make_user("outsider@example.com")
+        outsider_id = outsider.id
+    body = "user,platform,feature,timestamp\n" + "\n".join(
+        f"{who},marketing-automation,segmentation,2026-01-05T09:00:00Z"
+        for who in ("learner@example.com", "outsider@example.com")
+    )
+    login(client, "manager@example.com")
+    response = submit(
+        client,
+        "/adoption/usage/import",
+        {"file": (io.BytesIO(body.encode()), "usage.csv")},
+        content_type="multipart/form-data",
+    )
+    assert refused_rows(response) == {
+        3: "outsider@example.com is not a learner in a cohort you manage"
+    }
+    with app.app_context():
+        users_recorded = set(db.session.scalars(select(UsageEvent.user_id)))
+    assert outsider_id not in users_recorded and people["learner"] in users_recorded

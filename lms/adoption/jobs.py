@@ -11,7 +11,7 @@ from flask import Flask, current_app
 
 from lms.accounts.models import User
 from lms.adoption.models import ImportJob
-from lms.adoption.usage import IngestReport, ingest, read_csv
+from lms.adoption.usage import IngestReport, ingest, people_for, read_csv
 from lms.audit.operations import record
 from lms.core.timeutil import now_utc
 from lms.extensions import db
@@ -63,9 +63,11 @@ def run(job_id: int) -> None:
         rows, header_problems = read_csv(job.payload or "")
         job.total_rows = len(rows)
         total = IngestReport(problems=list(header_problems))
+        creator = db.session.get(User, job.created_by_id) if job.created_by_id else None
+        people = people_for(creator)
         for start_at in range(0, len(rows), PROGRESS_EVERY):
             chunk = rows[start_at : start_at + PROGRESS_EVERY]
-            total.merge(ingest(chunk, source="csv", source_ref=job.filename))
+            total.merge(ingest(chunk, source="csv", source_ref=job.filename, people=people))
             _record(job, total, start_at + len(chunk))
             db.session.commit()
         job.status = "done"

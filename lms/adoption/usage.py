@@ -171,22 +171,45 @@ def ingest(
     source: str,
     source_ref: str | None,
     now: datetime | None = None,
+    people: set[int] | None = None,
 ) -> IngestReport:
-    """Check and record `rows` (each with its line number or index). The caller commits."""
+    """Check and record `rows` (each with its line number or index). `people`, when given,
+    limits whose usage may be recorded (a manager: the learners of their cohorts). The caller
+    commits."""
     report = IngestReport()
     batch: list[tuple[int, dict[str, Any]]] = []
     for item in rows:
         batch.append(item)
         if len(batch) >= BATCH:
-            report.merge(_ingest_batch(batch, source, source_ref, now or now_utc()))
+            report.merge(_ingest_batch(batch, source, source_ref, now or now_utc(), people))
             batch = []
     if batch:
-        report.merge(_ingest_batch(batch, source, source_ref, now or now_utc()))
+        report.merge(_ingest_batch(batch, source, source_ref, now or now_utc(), people))
     return report
 
 
+def people_for(user: Any) -> set[int] | None:
+    """Whose usage `user` may send: everyone for an admin, else the learners of the cohorts
+    they manage (withdrawn or not: their history is still theirs to correct)."""
+    if user is None or user.has_role("admin"):
+        return None
+    from lms.organisation.models import Cohort, Enrolment
+
+    return set(
+        db.session.scalars(
+            select(Enrolment.user_id)
+            .join(Cohort, Cohort.id == Enrolment.cohort_id)
+            .where(Cohort.manager_id == user.id)
+        )
+    )
+
+
 def _ingest_batch(
-    batch: list[tuple[int, dict[str, Any]]], source: str, source_ref: str | None, now: datetime
+    batch: list[tuple[int, dict[str, Any]]],
+    source: str,
+    source_ref: str | None,
+    now: datetime,
+    people: set[int] | None = None,
 ) -> IngestReport:
     report = IngestReport(rows=len(batch))
     lookups = _Lookups([row for _, row in batch])
@@ -200,6 +223,8 @@ def _ingest_batch(
             user_id = lookups.user(user_ref)
             if user_id is None:
                 raise ValueError(f"no user has the e-mail address or platform id {user_ref!r}")
+            if people is not None and user_id not in people:
+                raise ValueError(f"{user_ref} is not a learner in a cohort you manage")
             platform_ref = str(row.get("platform") or "").strip()
             platform_id = lookups.platforms.get(platform_ref) or lookups.platforms.get(
                 platform_ref.casefold()

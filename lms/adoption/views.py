@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 from lms.adoption import jobs
 from lms.adoption.forms import MapNameForm, UsageUploadForm
 from lms.adoption.models import Feature, ImportJob, Platform
-from lms.adoption.usage import held_names, ingest, map_name, read_csv
+from lms.adoption.usage import held_names, ingest, map_name, people_for, read_csv
 from lms.audit.operations import record
 from lms.core.forms import choices
 from lms.extensions import db
@@ -51,7 +51,9 @@ def import_usage() -> str | Response:
                 db.session.commit()
                 jobs.start(job)
                 return redirect(url_for("adoption.job", job_id=job.id))
-            report = ingest(rows, source="csv", source_ref=filename)
+            report = ingest(
+                rows, source="csv", source_ref=filename, people=people_for(current_user)
+            )
             report.problems[:0] = problems
             record(
                 "usage.imported",

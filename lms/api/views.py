@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request, url_for
 
 from lms.adoption import records_ops
-from lms.adoption.usage import ingest
+from lms.adoption.usage import ingest, people_for
 from lms.api.auth import api_error, token_required
 from lms.extensions import db
 from lms.security import public
@@ -50,7 +50,9 @@ def usage_events() -> Any:
             rows.append((index, event))
         else:
             problems.append({"row": index, "reason": "each event must be a JSON object"})
-    report = ingest(rows, source="api", source_ref=f"token:{g.api_token.key}")
+    # A personal token sends no more than its owner may: a manager, their cohorts' learners.
+    people = people_for(g.api_token.owner) if g.api_token.kind == "personal" else None
+    report = ingest(rows, source="api", source_ref=f"token:{g.api_token.key}", people=people)
     db.session.commit()
     body = report.as_dict()
     body["rows"] = len(events)

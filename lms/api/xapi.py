@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.adoption.models import Feature, Platform, XapiStatement
-from lms.adoption.usage import ingest
+from lms.adoption.usage import ingest, people_for
 from lms.api.auth import api_error, token_required
 from lms.api.xapi_rules import VOIDED, statement_problems
 from lms.core.timeutil import now_utc
@@ -147,7 +147,8 @@ def statements() -> Any:
         )
         if row is not None:
             usage_rows.append((index, row))
-    report = ingest(usage_rows, source="xapi", source_ref=f"token:{g.api_token.key}")
+    people = people_for(g.api_token.owner) if g.api_token.kind == "personal" else None
+    report = ingest(usage_rows, source="xapi", source_ref=f"token:{g.api_token.key}", people=people)
     db.session.commit()
     response = _xapi_response(
         None if request.method == "PUT" else stored_ids, 204 if request.method == "PUT" else 200

@@ -29,9 +29,11 @@ def start(job: ImportJob) -> None:
         from redis import Redis
         from rq import Queue
 
-        Queue("lms", connection=Redis.from_url(app.config["LMS_REDIS_URL"])).enqueue(
-            run_in_new_app, job.id
+        queue = Queue(
+            app.config.get("LMS_JOB_QUEUE_NAME", "lms"),
+            connection=Redis.from_url(app.config["LMS_REDIS_URL"]),
         )
+        queue.enqueue(run_in_new_app, job.id)
         return
     thread = threading.Thread(target=_run_in_thread, args=(app, job.id), daemon=True)
     thread.start()
@@ -46,11 +48,17 @@ def _run_in_thread(app: Flask, job_id: int) -> None:
 
 
 def run_in_new_app(job_id: int) -> None:
-    """Entry point for an RQ worker (`rq worker lms`)."""
+    """Entry point for an RQ worker (`rq worker lms`), which runs with the web app's
+    environment (DATABASE_URL, SECRET_KEY, ...)."""
     from lms import create_app
 
     with create_app().app_context():
-        run(job_id)
+        try:
+            run(job_id)
+        finally:
+            # Each job builds its own app: close its connections rather than leave them open.
+            db.session.remove()
+            db.engine.dispose()
 
 
 def run(job_id: int) -> None:

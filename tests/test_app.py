@@ -23,6 +23,7 @@ PUBLIC_ENDPOINTS = {
     "accounts.accept_invitation",
     "accounts.reset_password",
     "api.index",  # what the API offers and how to authenticate
+    "api.openapi",  # the OpenAPI document of the API
     "xapi.about",  # an LRS answers /about to anyone (xAPI 1.0.3)
     "static",
 }
@@ -203,3 +204,17 @@ def test_rate_limits_are_kept_in_redis_when_configured(database_url) -> None:
     assert _post_logins(create_app(config), 1) == [429]
     assert connection.keys("*")
     connection.flushdb()
+
+
+def test_the_api_serves_an_openapi_document_naming_every_api_route(app: Flask, client) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.get_json()
+    assert document["openapi"].startswith("3.")
+    documented = {
+        (path, method.upper()) for path, item in document["paths"].items() for method in item
+    }
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.split(".")[0] in ("api", "xapi"):
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                assert (rule.rule, method) in documented, (rule.rule, method)

@@ -9,6 +9,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from lms.adoption import records_ops
 from lms.adoption.usage import ingest, people_for
 from lms.api.auth import api_error, token_required
+from lms.api.openapi import document
 from lms.extensions import db
 from lms.security import public
 
@@ -31,6 +32,13 @@ def index() -> Any:
         },
         authentication="Authorization: Bearer lms_<key>_<secret> (tokens under Account)",
     )
+
+
+@bp.route("/openapi.json")
+@public
+def openapi() -> Any:
+    """The OpenAPI 3.1 document describing this API."""
+    return jsonify(document(request.host_url.rstrip("/")))
 
 
 @bp.route("/usage-events", methods=["POST"])

@@ -400,7 +400,7 @@ def test_upload_refuses_a_file_without_the_needed_columns(app, client, people) -
     response = upload(client, "who,what\nlearner@example.com,segmentation\n")
     refused = refused_rows(response)
     assert list(refused) == [1]
-    assert "the header lacks user, platform, feature, timestamp" in refused[1]
+    assert "the header lacks the column(s) user, platform, feature, timestamp" in refused[1]
     assert count(app, UsageEvent) == 0
 
 
@@ -979,3 +979,17 @@ def test_a_large_upload_runs_on_an_rq_worker_when_configured(
         db.session.remove()
         db.engine.dispose()
     queue.delete(delete_jobs=True)
+
+
+def test_usage_files_may_carry_columns_we_do_not_use(app, client, people) -> None:
+    """A platform export has more columns than we need: they are ignored, not refused, and a
+    row with more cells than the header still is."""
+    login(client, "manager@example.com")
+    response = upload(
+        client,
+        "email,platform,feature,timestamp,browser\n"
+        "learner@example.com,marketing-automation,segmentation,2026-01-05T09:00:00Z,Firefox\n"
+        "learner@example.com,marketing-automation,segmentation,2026-01-06T09:00:00Z,x,y\n",
+    )
+    assert refused_rows(response) == {3: "has more cells than the header has columns"}
+    assert count(app, UsageEvent) == 1

@@ -10,8 +10,6 @@ belongs to when there is one. Web pages, the JSON API and the CSV import all cal
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from lms.adoption.records import (
 )
 from lms.audit.operations import record
 from lms.cohorts.operations import managed_cohorts
+from lms.core.csvfile import RowProblem, read_csv
 from lms.core.timeutil import as_utc, now_utc
 from lms.curricula.models import FrameworkDocument
 from lms.extensions import db
@@ -561,17 +560,6 @@ def update_campaign(
 
 
 @dataclass
-class RowProblem:
-    """A refused row: its line in a file, or its index in a JSON batch."""
-
-    where: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.reason}"
-
-
-@dataclass
 class CampaignImportReport:
     rows: int = 0
     created: list[str] = field(default_factory=list)
@@ -598,44 +586,6 @@ class CampaignImportReport:
             "unchanged": len(self.unchanged),
             "problems": [{"row": p.where, "reason": p.reason} for p in self.problems],
         }
-
-
-def read_csv(
-    text: str, required: tuple[str, ...], optional: tuple[str, ...] = ()
-) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
-    """Rows of a CSV file with their line numbers, or the problem with its header (line 1):
-    the `required` columns it lacks, or columns that are neither required nor `optional`.
-    Column names are read in any case; empty rows are skipped; a row with more cells than the
-    header has columns is a problem of its line."""
-    columns = required + optional
-    reader = csv.DictReader(io.StringIO(text))
-    header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
-    missing = [name for name in required if name not in header]
-    if missing:
-        return [], [
-            RowProblem(
-                1,
-                f"the header lacks the column(s) {', '.join(missing)}; "
-                f"expected {', '.join(columns)}",
-            )
-        ]
-    unknown = [name for name in header if name and name not in columns]
-    if unknown:
-        return [], [
-            RowProblem(1, f"unknown column(s) {', '.join(unknown)}; expected {', '.join(columns)}")
-        ]
-    reader.fieldnames = header
-    rows, problems = [], []
-    for row in reader:
-        line = reader.line_num  # the line the row ends on: the one a spreadsheet shows
-        if None in row:
-            problems.append(RowProblem(line, "has more cells than the header has columns"))
-            continue
-        values = {key: (value or "").strip() for key, value in row.items() if key}
-        if not any(values.values()):
-            continue
-        rows.append((line, values))
-    return rows, problems
 
 
 def import_campaigns(

@@ -9,9 +9,7 @@ the event id (or a hash of the row) is unique, so re-sending doubles nothing.
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -23,6 +21,8 @@ from sqlalchemy import delete, func, select
 from lms.accounts.models import User
 from lms.adoption.models import Feature, FeatureAlias, HeldUsage, Platform, UsageEvent
 from lms.audit.operations import record
+from lms.core.csvfile import RowProblem
+from lms.core.csvfile import read_csv as read_rows
 from lms.core.timeutil import now_utc
 from lms.extensions import db
 
@@ -31,15 +31,6 @@ COLUMNS = ("user", "platform", "feature", "timestamp", "count", "event_id")
 CLOCK_SKEW = timedelta(minutes=5)
 MAX_COUNT = 1_000_000
 BATCH = 1000
-
-
-@dataclass
-class RowProblem:
-    where: int
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.where}: {self.reason}"
 
 
 @dataclass
@@ -292,29 +283,16 @@ def _insert_ignoring_duplicates(model: type) -> Any:
     return insert(model.__table__).on_conflict_do_nothing(index_elements=["event_key"])
 
 
-def read_csv(text: str) -> tuple[list[tuple[int, dict[str, Any]]], list[RowProblem]]:
+def read_csv(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[RowProblem]]:
     """Rows of a usage CSV with their line numbers. The user column may be called user, email
-    or external_id."""
-    reader = csv.DictReader(io.StringIO(text))
-    header = [(name or "").strip().lower() for name in reader.fieldnames or []]
-    renamed = ["user" if name in ("email", "external_id", "user_id") else name for name in header]
-    missing = [name for name in ("user", "platform", "feature", "timestamp") if name not in renamed]
-    if missing:
-        return [], [
-            RowProblem(
-                1,
-                f"the header lacks {', '.join(missing)} (columns: user or "
-                "email or external_id, platform, feature, timestamp, count, "
-                "event_id)",
-            )
-        ]
-    reader.fieldnames = renamed
-    rows = []
-    for row in reader:
-        if not any((value or "").strip() for key, value in row.items() if key):
-            continue
-        rows.append((reader.line_num, {k: v for k, v in row.items() if k}))
-    return rows, []
+    or external_id; other columns a platform export carries are ignored."""
+    return read_rows(
+        text,
+        ("user", "platform", "feature", "timestamp"),
+        ("count", "event_id"),
+        aliases={"email": "user", "external_id": "user", "user_id": "user"},
+        extra_columns="ignore",
+    )
 
 
 def map_name(platform: Platform, name: str, feature: Feature) -> int:

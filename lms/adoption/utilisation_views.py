@@ -165,16 +165,20 @@ def cohort_learners(cohort_id: int) -> str:
 @for_group_viewers
 def cohort_learner(cohort_id: int, user_id: int) -> str:
     found = _cohort(cohort_id)
-    page = learner_page(Scope.cohort(found), user_id, organisation_today(), _zone())
+    return _learner_in_group(
+        Scope.cohort(found), user_id, found.name, "cohort", {"cohort_id": found.id}
+    )
+
+
+def _learner_in_group(
+    scope: Scope, user_id: int, group_name: str, kind: str, ids: dict[str, int]
+) -> str:
+    """One learner's picture within a cohort or team; 404 when they are not in it."""
+    page = learner_page(scope, user_id, organisation_today(), _zone())
     if not page.in_scope:
         abort(404)
     return render_template(
-        "utilisation/learner.html",
-        page=page,
-        own=False,
-        group_name=found.name,
-        kind="cohort",
-        ids={"cohort_id": found.id},
+        "utilisation/learner.html", page=page, own=False, group_name=group_name, kind=kind, ids=ids
     )
 
 
@@ -221,17 +225,7 @@ def team_learners(team_id: int) -> str:
 @for_group_viewers
 def team_learner(team_id: int, user_id: int) -> str:
     found, scope = _team(team_id)
-    page = learner_page(scope, user_id, organisation_today(), _zone())
-    if not page.in_scope:
-        abort(404)
-    return render_template(
-        "utilisation/learner.html",
-        page=page,
-        own=False,
-        group_name=found.name,
-        kind="team",
-        ids={"team_id": found.id},
-    )
+    return _learner_in_group(scope, user_id, found.name, "team", {"team_id": found.id})
 
 
 # A learner's own ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ run: install
 	$(BIN)/flask db upgrade
 	$(BIN)/flask curricula load
 	$(BIN)/flask demo seed --if-empty
+	$(BIN)/flask metrics snapshot --days 84 --every 7 --if-missing  # twelve weeks of trend for the report
 	@echo
 	@echo "  Adoption Academy is starting on http://127.0.0.1:$(PORT)"
 	@echo "  Demo sign-ins (password: lms-demo):"

@@ -59,20 +59,30 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.api.views import bp as api_bp
     from lms.api.xapi import bp as xapi_bp
     from lms.assessments.views import bp as assessments_bp
+    from lms.certificates.views import bp as certificates_bp
     from lms.cohorts.views import bp as cohorts_bp
     from lms.curricula.views import bp as curricula_bp
+    from lms.dashboard.views import bp as dashboard_bp
+    from lms.demonstrations.views import bp as demonstrations_bp
     from lms.learning.views import bp as learning_bp
     from lms.main.views import bp as main_bp
     from lms.main.views import register_error_pages
     from lms.metrics.views import bp as metrics_bp
+    from lms.reports.views import bp as reports_bp
+    from lms.transcripts.views import bp as transcripts_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(curricula_bp)
     app.register_blueprint(learning_bp)
     app.register_blueprint(assessments_bp)
+    app.register_blueprint(demonstrations_bp)
+    app.register_blueprint(certificates_bp)
     app.register_blueprint(cohorts_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(metrics_bp)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(transcripts_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(adoption_bp, url_prefix="/adoption")
     app.register_blueprint(records_bp, url_prefix="/records")

@@ -160,6 +160,7 @@ def register_commands(app: Flask) -> None:
         usage_cli,
         metrics_cli,
         records_cli,
+        reports_cli,
     ):
         app.cli.add_command(group)
 
@@ -229,26 +230,82 @@ metrics_cli = AppGroup("metrics", help="The adoption metrics.")
     type=click.DateTime(formats=["%Y-%m-%d"]),
     help="The day to compute for (YYYY-MM-DD; default: today in the organisation).",
 )
-def metrics_snapshot_command(as_of) -> None:
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Store this many days ending on the as-of day (a backfill for the trend charts).",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="With --days, store one day in this many (7: weekly), always the as-of day.",
+)
+@click.option("--if-missing", is_flag=True, help="Leave days that already have snapshots.")
+def metrics_snapshot_command(as_of, days: int, every: int, if_missing: bool) -> None:
     """Store every metric for the organisation, each team, region and cohort (nightly).
     Running it again for the same day replaces that day's snapshots."""
+    from datetime import timedelta
+
     from lms.metrics.definitions import METRICS
-    from lms.metrics.snapshots import store_snapshots
+    from lms.metrics.snapshots import snapshot_days, store_snapshots
     from lms.stages.engine import organisation_today
 
-    day = as_of.date() if as_of else organisation_today()
-    report = store_snapshots(day)
-    db.session.commit()
-    for metric_id, result in report.organisation.items():
-        value = "—" if result.value is None else f"{result.value:.1%}"
-        line = f"{METRICS[metric_id].name:<34} {value:>8}  {result.status}"
-        click.echo(line + (f" ({result.reason})" if result.reason else ""))
-    counts = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
-    click.echo(
-        f"{report.stored} snapshot(s) stored for {day.isoformat()}: {report.scopes} scope(s) × "
-        f"{len(METRICS)} metric(s) ({counts})"
-        + (f"; {report.replaced} earlier row(s) for that day replaced." if report.replaced else ".")
-    )
+    last = as_of.date() if as_of else organisation_today()
+    wanted = [last - timedelta(days=n) for n in range(0, days, every)][::-1]
+    if if_missing:
+        stored = snapshot_days(wanted[0], last)
+        skipped = [day for day in wanted if day in stored]
+        wanted = [day for day in wanted if day not in stored]
+        if skipped:
+            click.echo(f"{len(skipped)} day(s) already have snapshots: left as they are.")
+    for day in wanted:
+        report = store_snapshots(day)
+        db.session.commit()
+        if day == last:
+            for metric_id, result in report.organisation.items():
+                value = "—" if result.value is None else f"{result.value:.1%}"
+                line = f"{METRICS[metric_id].name:<34} {value:>8}  {result.status}"
+                click.echo(line + (f" ({result.reason})" if result.reason else ""))
+        counts = ", ".join(f"{n} {status}" for status, n in sorted(report.statuses.items()))
+        click.echo(
+            f"{report.stored} snapshot(s) stored for {day.isoformat()}: {report.scopes} scope(s) "
+            f"× {len(METRICS)} metric(s) ({counts})"
+            + (
+                f"; {report.replaced} earlier row(s) for that day replaced."
+                if report.replaced
+                else "."
+            )
+        )
+
+
+reports_cli = AppGroup("reports", help="Reports for leadership.")
+
+
+@reports_cli.command("build")
+@click.option(
+    "--to",
+    "folder",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The folder to write into (made if missing).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="The report's date (YYYY-MM-DD; default: today in the organisation).",
+)
+def reports_build_command(folder: Path, as_of) -> None:
+    """Write the leadership adoption-success report into FOLDER as a PDF board paper and as a
+    self-contained HTML file, named by the report's date (for scheduled runs)."""
+    from lms.reports.paper import write_files
+
+    for path in write_files(folder, as_of.date() if as_of else None):
+        click.echo(f"{path} ({path.stat().st_size:,} bytes)")
 
 
 records_cli = AppGroup("records", help="The records behind the business metrics.")

@@ -109,6 +109,15 @@ def build_config(instance_path: Path, overrides: dict[str, Any] | None = None) -
         "PREFERRED_URL_SCHEME": "https" if https else "http",
         "WTF_CSRF_TIME_LIMIT": None,
         "MAX_CONTENT_LENGTH": int(env.get("LMS_MAX_UPLOAD_BYTES", str(20 * 1024 * 1024))),
+        # Demonstration evidence: where files are kept (never under static/), the largest file,
+        # and how much one person may keep in all.
+        "LMS_UPLOAD_DIR": env.get("LMS_UPLOAD_DIR") or str(instance_path / "uploads"),
+        "LMS_EVIDENCE_FILE_MAX_BYTES": int(
+            env.get("LMS_EVIDENCE_FILE_MAX_BYTES", str(10 * 1024 * 1024))
+        ),
+        "LMS_EVIDENCE_QUOTA_BYTES": int(
+            env.get("LMS_EVIDENCE_QUOTA_BYTES", str(100 * 1024 * 1024))
+        ),
     }
     config.update(overrides)
     config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(config["SQLALCHEMY_DATABASE_URI"])

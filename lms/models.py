@@ -30,6 +30,7 @@ from lms.assessments.models import (
     QuestionVersion,
 )
 from lms.audit.models import AuditEvent
+from lms.certificates.models import Certificate
 from lms.curricula.models import (
     ContentVersion,
     FrameworkDocument,
@@ -38,6 +39,13 @@ from lms.curricula.models import (
     Objective,
     Programme,
     Stage,
+)
+from lms.demonstrations.models import (
+    CohortAssessor,
+    DemonstrationTask,
+    EvidenceFile,
+    Grade,
+    Submission,
 )
 from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.mail.models import OutboxMessage
@@ -49,9 +57,16 @@ from lms.organisation.models import (
     OrgUnit,
     cohort_programmes,
 )
+from lms.reports.models import ReportJob
 from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExtension
 
 __all__ = [
+    "Certificate",
+    "CohortAssessor",
+    "DemonstrationTask",
+    "EvidenceFile",
+    "Grade",
+    "Submission",
     "ApiToken",
     "CampaignLog",
     "Endorsement",
@@ -94,6 +109,7 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "Programme",
+    "ReportJob",
     "Role",
     "Stage",
     "User",

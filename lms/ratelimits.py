@@ -12,6 +12,9 @@ from flask_limiter.util import get_remote_address
 
 #: Endpoints whose POSTs count against LMS_LOGIN_RATE_LIMIT, per client address.
 SIGN_IN_ENDPOINTS = ("accounts.login", "accounts.forgot_password")
+#: Public look-ups, limited per client address so codes cannot be tried by the thousand.
+LOOKUP_ENDPOINTS = ("certificates.verify", "certificates.verify_lookup")
+LOOKUP_LIMIT = "60 per minute"
 
 
 def _sign_in_limit() -> str:
@@ -25,5 +28,8 @@ def init_app(app: Flask) -> Limiter:
     limit = limiter.limit(_sign_in_limit, methods=["POST"])
     for endpoint in SIGN_IN_ENDPOINTS:
         app.view_functions[endpoint] = limit(app.view_functions[endpoint])
+    lookup = limiter.limit(LOOKUP_LIMIT)
+    for endpoint in LOOKUP_ENDPOINTS:
+        app.view_functions[endpoint] = lookup(app.view_functions[endpoint])
     app.extensions["lms_limiter"] = limiter
     return limiter

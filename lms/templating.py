@@ -62,12 +62,16 @@ NAVIGATION = [
     ("curricula.catalogue", "Catalogue", None),
     ("curricula.framework", "Framework", None),
     ("utilisation.me", "My platform use", {"learner"}),
+    ("certificates.mine", "Certificates", {"learner"}),
+    ("demonstrations.queue", "Grading", {"manager", "admin"}),
     ("records.endorse", "Recognition", None),
     ("cohorts.index", "Cohorts", {"manager", "admin"}),
     ("cohorts.people", "People", {"manager", "admin"}),
+    ("dashboard.index", "Dashboard", {"manager", "leader", "admin"}),
     ("utilisation.index", "Adoption", {"manager", "leader", "admin"}),
     ("records.index", "Records", {"manager", "leader", "admin"}),
     ("metrics.index", "Metrics", {"manager", "leader", "admin"}),
+    ("reports.leadership", "Report", {"leader", "admin"}),
     ("admin.index", "Admin", {"admin"}),
 ]
 

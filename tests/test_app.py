@@ -25,6 +25,8 @@ PUBLIC_ENDPOINTS = {
     "api.index",  # what the API offers and how to authenticate
     "api.openapi",  # the OpenAPI document of the API
     "xapi.about",  # an LRS answers /about to anyone (xAPI 1.0.3)
+    "certificates.verify",  # anyone checks a certificate by its code (name, stage, date only)
+    "certificates.verify_lookup",  # the form to type a code
     "static",
 }
 

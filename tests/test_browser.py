@@ -8,7 +8,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import struct
+import subprocess
 import threading
+import zlib
 from collections.abc import Iterator
 
 import pytest
@@ -223,7 +226,7 @@ def test_learner_passes_a_module_assessment_and_the_gate_moves(page, app: Flask)
     card = page.locator("li.path-card").filter(
         has=page.get_by_role("heading", name=programme, exact=True)
     )
-    expect(card.get_by_text("Gate: 0 of 4 requirements met")).to_be_visible()
+    expect(card.get_by_text("Gate: 0 of 5 requirements met")).to_be_visible()
     card.get_by_text("Modules", exact=True).click()  # opens the list of modules
     card.get_by_role("link", name=module, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(module)
@@ -257,6 +260,175 @@ def test_learner_passes_a_module_assessment_and_the_gate_moves(page, app: Flask)
     expect(page.get_by_text("Right answer").first).to_be_visible()
     page.get_by_role("link", name="Back to my path").click()
     # The assessment is passed; the module itself is not completed yet.
-    expect(card.get_by_text("Gate: 1 of 4 requirements met")).to_be_visible()
-    expect(card.get_by_text("What remains to leave Initial Adoption (3)")).to_be_visible()
+    expect(card.get_by_text("Gate: 1 of 5 requirements met")).to_be_visible()
+    expect(card.get_by_text("What remains to leave Initial Adoption (4)")).to_be_visible()
     expect(page.get_by_role("heading", name="Recent results")).to_be_visible()
+
+
+# --- Practical demonstration, grading and the certificate ----------------------------------------
+
+
+@pytest.fixture
+def browser(live_server: str):
+    """The browser itself, for journeys with more than one person (one context each)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def tiny_png() -> bytes:
+    """A valid 1×1 PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\x1f\x4e\x79"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def only_the_demonstration_left(email: str, programme_slug: str, task_slug: str) -> str:
+    """The learner back at the start of the programme, with every requirement of the initial
+    gate but the demonstration exempted by their manager. Returns the task's title."""
+    from lms.certificates.models import Certificate
+    from lms.cohorts.operations import exempt
+    from lms.demonstrations.models import DemonstrationTask, EvidenceFile, Grade, Submission
+
+    user_id = db.session.scalars(select(User.id).where(User.email == email)).one()
+    programme = db.session.scalars(select(Programme).where(Programme.slug == programme_slug)).one()
+    task = db.session.scalars(
+        select(DemonstrationTask).where(
+            DemonstrationTask.programme_id == programme.id, DemonstrationTask.slug == task_slug
+        )
+    ).one()
+    # No earlier work on the task and no certificate from the demo's history.
+    earlier = select(Submission.id).where(
+        Submission.user_id == user_id, Submission.task_id == task.id
+    )
+    db.session.execute(delete(Grade).where(Grade.submission_id.in_(earlier)))
+    db.session.execute(delete(EvidenceFile).where(EvidenceFile.submission_id.in_(earlier)))
+    db.session.execute(delete(Submission).where(Submission.id.in_(earlier)))
+    db.session.execute(
+        delete(Certificate).where(
+            Certificate.user_id == user_id, Certificate.programme_id == programme.id
+        )
+    )
+    db.session.commit()
+    fresh_start(email, programme_slug)
+    enrolment = db.session.scalars(
+        select(Enrolment).where(
+            Enrolment.user_id == user_id,
+            Enrolment.programme_id == programme.id,
+            Enrolment.status == "active",
+        )
+    ).one()
+    for item in programme.gates["initial"]:
+        if item["kind"] != "demonstration-proficient":
+            exempt(enrolment, f"{item['kind']}:{item['ref']}", "Passed the vendor's course")
+    db.session.commit()
+    return task.title
+
+
+def test_learner_demonstrates_the_manager_grades_and_a_certificate_follows(
+    browser, live_server: str, app: Flask, monkeypatch, tmp_path
+) -> None:
+    from playwright.sync_api import expect
+
+    from lms.certificates.models import Certificate
+
+    programme = "Design and Governance of Integrated Marketing Systems"
+    monkeypatch.setitem(app.config, "LMS_UPLOAD_DIR", str(tmp_path / "uploads"))
+    with app.app_context():
+        title = only_the_demonstration_left(
+            "learner@example.com", "integrated-marketing-systems", "stack-journey-governance-audit"
+        )
+        learner_name = db.session.scalars(
+            select(User.name).where(User.email == "learner@example.com")
+        ).one()
+
+    # The learner opens the demonstration from their path and sends their evidence.
+    learner = browser.new_context(base_url=live_server).new_page()
+    sign_in(learner, "learner@example.com")
+    card = learner.locator("li.path-card").filter(
+        has=learner.get_by_role("heading", name=programme, exact=True)
+    )
+    expect(card.get_by_text("Gate: 4 of 5 requirements met")).to_be_visible()
+    card.get_by_role("link", name=re.compile(f"^Demonstrate “{re.escape(title)}”")).first.click()
+    expect(learner.get_by_role("heading", level=1)).to_have_text(title)
+    checklist = learner.get_by_role("group", name="Audit steps completed")
+    boxes = checklist.get_by_role("checkbox")
+    expect(boxes).to_have_count(5)
+    for number in range(5):
+        boxes.nth(number).check()
+    findings = " ".join(
+        ["Seats were sized from admin logs, the weakest journey link was named, and each"]
+        + ["change has an owner, a date and its saving."] * 30
+    )
+    learner.get_by_label("Your findings and the three changes").fill(findings)
+    learner.get_by_label(re.compile(r"^Link to the audit workbook")).fill(
+        "https://sandbox.example.com/audit-workbook"
+    )
+    learner.get_by_label(re.compile(r"^Role export or screenshots")).set_input_files(
+        {"name": "consent-test.png", "mimeType": "image/png", "buffer": tiny_png()}
+    )
+    learner.get_by_role("button", name="Send for grading").click()
+    expect(learner.get_by_text("Sent for grading.")).to_be_visible()
+    expect(learner.get_by_role("link", name="consent-test.png")).to_be_visible()
+
+    # The cohort's manager grades it: a level for every criterion, and feedback.
+    manager = browser.new_context(base_url=live_server).new_page()
+    sign_in(manager, "manager@example.com")
+    manager.get_by_role("navigation", name="Main").get_by_role("link", name="Grading").click()
+    expect(manager.get_by_role("heading", name="Grading queue")).to_be_visible()
+    manager.get_by_role("link", name=f"Grade {learner_name}: {title}").click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text(title)
+    criteria = manager.locator("fieldset.criterion")
+    expect(criteria).to_have_count(5)
+    for number in range(5):
+        criteria.nth(number).get_by_role("radio", name=re.compile(r"^Proficient")).check()
+    criteria.first.get_by_role("radio", name=re.compile(r"^Exemplary")).press("Space")
+    manager.get_by_label("Overall feedback for the learner").fill(
+        "Every step rests on a figure from the records; the consent test is well timed."
+    )
+    manager.get_by_role("button", name="Save the grade").click()
+    expect(manager.get_by_text("Graded proficient. The learner has been told.")).to_be_visible()
+
+    # The learner has passed Initial Adoption: the next stage is current, and a certificate
+    # is waiting, whose PDF holds their name and its code.
+    learner.goto("/")
+    expect(card.locator('[aria-current="step"]')).to_have_text("Proficiency Development")
+    learner.get_by_role("navigation", name="Main").get_by_role("link", name="Certificates").click()
+    expect(learner.get_by_role("heading", name="My certificates")).to_be_visible()
+    with app.app_context():
+        code = db.session.scalars(
+            select(Certificate.code)
+            .join(User, User.id == Certificate.user_id)
+            .join(Programme, Programme.id == Certificate.programme_id)
+            .where(
+                User.email == "learner@example.com",
+                Programme.slug == "integrated-marketing-systems",
+            )
+        ).one()
+    expect(learner.get_by_text(code)).to_be_visible()
+    with learner.expect_download() as download_info:
+        learner.get_by_role("link", name=f"PDF of Initial Adoption, {programme}").click()
+    saved = tmp_path / "certificate.pdf"
+    download_info.value.save_as(saved)
+    pdf = subprocess.run(["pdftotext", str(saved), "-"], capture_output=True, check=True, text=True)
+    words = " ".join(pdf.stdout.split())
+    assert learner_name in words
+    assert code in words
+
+    # Anyone can check it, signed in or not.
+    visitor = browser.new_context(base_url=live_server).new_page()
+    visitor.goto(f"/verify/{code}")
+    expect(visitor.get_by_role("heading", level=1)).to_have_text("Valid certificate")
+    expect(visitor.get_by_text(learner_name)).to_be_visible()

@@ -36,6 +36,7 @@ from lms.organisation.operations import ensure_unit
 from lms.stages.engine import organisation_today
 from lms.stages.models import ClockPause, StagePromotion, WindowExtension
 from tests.conftest import csrf_fields, login, make_user, submit
+from tests.support.learning import proficient_submission
 
 STAGES = [
     ("initial", "Initial Adoption", 0, 30),
@@ -835,13 +836,14 @@ def test_exempting_the_last_unmet_requirement_promotes_the_enrolment(
         taken = db.session.scalars(
             select(Programme).where(Programme.slug == "ai-machine-learning")
         ).one()
-        first, second = [item["ref"] for item in taken.gates["initial"]]
+        first, second, demonstration = [item["ref"] for item in taken.gates["initial"]]
         own = make_cohort("AI cohort", people["manager"], [taken.id])
         (enrolment,) = enrol(own, people["learner"], days_ago=12)
         module = db.session.scalars(
             select(Module).where(Module.programme_id == taken.id, Module.slug == first)
         ).one()
         db.session.add(ModuleCompletion(user_id=people["learner"], module_id=module.id))
+        proficient_submission(people["learner"], demonstration, "ai-machine-learning")
         db.session.commit()
         cohort_id, enrolment_id = own.id, enrolment.id
     manager(client)
@@ -875,7 +877,11 @@ def test_exempting_the_last_unmet_requirement_promotes_the_enrolment(
         assert enrolment.stage_id == "proficiency"
         (promotion,) = db.session.scalars(select(StagePromotion)).all()
         evidence = {item["requirement"]: item["exempt"] for item in promotion.evidence}
-        assert evidence == {f"module-completed:{first}": False, f"module-completed:{second}": True}
+        assert evidence == {
+            f"module-completed:{first}": False,
+            f"module-completed:{second}": True,
+            f"demonstration-proficient:{demonstration}": False,
+        }
     (event,) = events(app, "enrolment.requirement_exempted")
     assert event.reason == "Certified by the vendor"
     assert event.details["requirement"] == f"module-completed:{second}"

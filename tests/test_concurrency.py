@@ -27,6 +27,7 @@ from lms.stages.engine import organisation_today, refresh
 from lms.stages.models import Exemption, StagePromotion
 from tests.conftest import database_kind
 from tests.support.learning import (
+    DEMONSTRATIONS,
     FIRST_CHECK,
     FIRST_MODULE,
     SECOND_CHECK,
@@ -34,6 +35,7 @@ from tests.support.learning import (
     assessment,
     enrol,
     module,
+    proficient_submission,
     right_answers,
 )
 
@@ -89,6 +91,7 @@ def test_two_simultaneous_submits_grade_once_and_promote_once(app: Flask, users,
                 reason="Certified elsewhere",
             )
         )
+        proficient_submission(learner, DEMONSTRATIONS["initial"])
         refresh([enrolment])
         attempt = operations.start_attempt(learner, assessment(FIRST_CHECK))
         db.session.commit()

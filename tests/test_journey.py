@@ -116,7 +116,7 @@ def test_a_learner_walks_from_my_path_to_a_passed_assessment(
     assert "<strong>Initial Adoption</strong>, day 3 of 30." in home
     assert '<li class="current" aria-current="step">Initial Adoption</li>' in home
     assert '<span class="badge status-on-track">On track</span>' in home
-    assert "Gate: 0 of 4 requirements met" in home
+    assert "Gate: 0 of 5 requirements met" in home
     assert f"Programme: 0 of {ids['modules']} modules completed" in home
     assert "Recent results" not in home
     # First the baseline, so that decision quality has something to be measured against.
@@ -187,7 +187,7 @@ def test_a_learner_walks_from_my_path_to_a_passed_assessment(
     assert "Right answer" in result_page
 
     home = page(learner, "/")
-    assert "Gate: 1 of 4 requirements met" in home
+    assert "Gate: 1 of 5 requirements met" in home
     assert "Recent results" in home
     assert (
         f'href="/attempts/{attempt_id}/result">Strategic alignment decisions</a>: 100%, passed'
@@ -202,7 +202,7 @@ def test_a_learner_walks_from_my_path_to_a_passed_assessment(
     assert f"Module completed: {FIRST_TITLE}." in text(response)
     assert "6 of 6 sections done" in text(response)
     home = page(learner, "/")
-    assert "Gate: 2 of 4 requirements met" in home
+    assert "Gate: 2 of 5 requirements met" in home
     assert f"Programme: 1 of {ids['modules']} modules completed" in home
     url, label = next_step(home)
     assert (url, label) == (
@@ -239,7 +239,7 @@ def test_a_learner_cannot_open_or_submit_another_learners_attempt(
 
     # Their own path shows their own card, none of the other learner's results.
     theirs = page(other, "/")
-    assert "Gate: 0 of 4 requirements met" in theirs
+    assert "Gate: 0 of 5 requirements met" in theirs
     assert "Recent results" not in theirs
     assert f"/attempts/{graded}/result" not in theirs
     assert "Strategic alignment decisions</a>: 100%" not in theirs

@@ -24,6 +24,7 @@ from lms.stages import engine
 from lms.stages.engine import evaluate, organisation_today, refresh, refresh_all
 from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExtension
 from tests.support.learning import (
+    DEMONSTRATIONS,
     FIRST_CHECK,
     FIRST_MODULE,
     SECOND_CHECK,
@@ -32,15 +33,18 @@ from tests.support.learning import (
     enrol,
     make_cohort,
     module,
+    proficient_submission,
     programme,
     right_answers,
 )
 
+DEMO = f"demonstration-proficient:{DEMONSTRATIONS['initial']}"
 INITIAL_GATE = [
     f"module-completed:{FIRST_MODULE}",
     f"module-completed:{SECOND_MODULE}",
     f"assessment-passed:{FIRST_CHECK}",
     f"assessment-passed:{SECOND_CHECK}",
+    DEMO,
 ]
 # The modules of the gates after the first (integrated-marketing-systems.yaml).
 PROFICIENCY_MODULES = ["automation-architecture", "cross-channel-orchestration"]
@@ -119,7 +123,7 @@ def test_an_enrolment_starts_in_initial_adoption_with_its_gate(learner: int) -> 
     assert refresh([enrolment]) == []
     assert enrolment.stage_id == "initial"
     assert enrolment.stage_status == "on-track"
-    assert (enrolment.gate_met, enrolment.gate_total) == (0, 4)
+    assert (enrolment.gate_met, enrolment.gate_total) == (0, 5)
     assert enrolment.status_refreshed_at is not None
     state = evaluate([enrolment])[enrolment.id]
     assert state.stage.name == "Initial Adoption"
@@ -135,19 +139,20 @@ def test_completing_the_gate_promotes_with_evidence_and_day(learner: int) -> Non
     refresh([enrolment])
     db.session.commit()
 
+    demonstrated = proficient_submission(learner, DEMONSTRATIONS["initial"])
     assert complete_module(learner, module(FIRST_MODULE))
     assert complete_module(learner, module(SECOND_MODULE))
     first = pass_assessment(learner, FIRST_CHECK)
     db.session.refresh(enrolment)
-    # Three of four met: not yet promoted, but the stored progress follows each graded event.
+    # Four of five met: not yet promoted, but the stored progress follows each graded event.
     assert enrolment.stage_id == "initial"
-    assert (enrolment.gate_met, enrolment.gate_total) == (3, 4)
+    assert (enrolment.gate_met, enrolment.gate_total) == (4, 5)
     assert promotions(enrolment) == []
 
     second = pass_assessment(learner, SECOND_CHECK)
     db.session.refresh(enrolment)
     assert enrolment.stage_id == "proficiency"
-    assert (enrolment.gate_met, enrolment.gate_total) == (0, 2)
+    assert (enrolment.gate_met, enrolment.gate_total) == (0, 3)
     [promotion] = promotions(enrolment)
     assert (promotion.from_stage_id, promotion.to_stage_id) == ("initial", "proficiency")
     assert promotion.on_day == 12
@@ -171,6 +176,7 @@ def test_completing_the_gate_promotes_with_evidence_and_day(learner: int) -> Non
         assert proof["attempt"] == attempt.id
         assert proof["score"] == 1.0
         assert proof["submitted_at"] is not None
+    assert evidence[DEMO]["evidence"]["submission"] == demonstrated.id
     assert "Strategic alignment decisions" in evidence[f"assessment-passed:{FIRST_CHECK}"]["label"]
     audit = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "enrolment.promoted")
@@ -182,12 +188,12 @@ def test_completing_the_gate_promotes_with_evidence_and_day(learner: int) -> Non
 def test_a_failed_attempt_is_no_evidence(learner: int) -> None:
     enrolment = enrol(learner, organisation_today())
     completed(learner, FIRST_MODULE, SECOND_MODULE)
-    exempted(enrolment, f"assessment-passed:{SECOND_CHECK}")
+    exempted(enrolment, f"assessment-passed:{SECOND_CHECK}", DEMO)
     attempt = start_attempt(learner, assessment(FIRST_CHECK))
     db.session.flush()
     assert not submit_attempt(attempt, MultiDict()).attempt.passed
     assert enrolment.stage_id == "initial"
-    assert (enrolment.gate_met, enrolment.gate_total) == (3, 4)
+    assert (enrolment.gate_met, enrolment.gate_total) == (4, 5)
     assert promotions(enrolment) == []
 
 
@@ -196,6 +202,8 @@ def test_gates_met_for_several_stages_promote_through_them_in_one_refresh(learne
     completed(learner, FIRST_MODULE, SECOND_MODULE, *PROFICIENCY_MODULES, *EXPERT_MODULES)
     passed_attempt(learner, FIRST_CHECK)
     passed_attempt(learner, SECOND_CHECK)
+    for stage in ("initial", "proficiency", "expert"):
+        proficient_submission(learner, DEMONSTRATIONS[stage])
 
     made = refresh([enrolment])
     assert [(p.from_stage_id, p.to_stage_id) for p in made] == [
@@ -207,10 +215,10 @@ def test_gates_met_for_several_stages_promote_through_them_in_one_refresh(learne
     assert enrolment.stage_id == "innovation"
     # Innovation is open-ended: today's completions make the learner active in it.
     assert enrolment.stage_status == "active"
-    assert (enrolment.gate_met, enrolment.gate_total) == (0, 1)
+    assert (enrolment.gate_met, enrolment.gate_total) == (0, 2)
     assert [item["requirement"] for item in made[1].evidence] == [
         f"module-completed:{slug}" for slug in PROFICIENCY_MODULES
-    ]
+    ] + [f"demonstration-proficient:{DEMONSTRATIONS['proficiency']}"]
     # Running it again changes nothing.
     assert refresh([enrolment]) == []
     assert len(promotions(enrolment)) == 3
@@ -223,7 +231,7 @@ def test_exemptions_count_as_met_and_are_recorded_in_the_evidence(learner: int) 
     assert refresh([enrolment]) == []
     assert (enrolment.gate_met, enrolment.stage_id) == (3, "initial")
 
-    exempted(enrolment, f"assessment-passed:{SECOND_CHECK}")
+    exempted(enrolment, f"assessment-passed:{SECOND_CHECK}", DEMO)
     [promotion] = refresh([enrolment])
     assert enrolment.stage_id == "proficiency"
     evidence = {item["requirement"]: item for item in promotion.evidence}
@@ -353,7 +361,7 @@ def test_flask_stages_refresh_updates_every_stored_status(app, learner: int, use
     assert stored["late"].stage_status == "at-risk"
     assert stored["overdue"].stage_status == "overdue"
     assert (stored["ready"].stage_id, stored["ready"].stage_status) == ("proficiency", "on-track")
-    assert all(stored[n].gate_total == 4 for n in ("fresh", "late", "overdue"))
+    assert all(stored[n].gate_total == 5 for n in ("fresh", "late", "overdue"))
     assert all(stored[n].status_refreshed_at is not None for n in ("fresh", "late", "ready"))
     assert stored["left"].stage_status is None
     assert stored["left"].status_refreshed_at is None
@@ -444,5 +452,5 @@ def test_evaluate_runs_as_many_queries_for_50_enrolments_as_for_5(
     few, few_met = measure(5)
     many, many_met = measure(50)
     assert few == many
-    assert many <= 15
+    assert many <= 17  # stages, content (3 kinds), gates, facts per requirement kind, history
     assert 0 < few_met < many_met  # the history was there to be found

@@ -4,15 +4,13 @@ way the job's state lives in `import_jobs`, which the progress page reads."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
-
-from flask import Flask, current_app
 
 from lms.accounts.models import User
 from lms.adoption.models import ImportJob
 from lms.adoption.usage import IngestReport, ingest, people_for, read_csv
 from lms.audit.operations import record
+from lms.core import background
 from lms.core.timeutil import now_utc
 from lms.extensions import db
 
@@ -23,42 +21,14 @@ MAX_PROBLEMS_KEPT = 500
 
 
 def start(job: ImportJob) -> None:
-    """Hand the committed job to a worker."""
-    app = current_app._get_current_object()
-    if app.config.get("LMS_JOB_QUEUE") == "rq" and app.config.get("LMS_REDIS_URL"):
-        from redis import Redis
-        from rq import Queue
-
-        queue = Queue(
-            app.config.get("LMS_JOB_QUEUE_NAME", "lms"),
-            connection=Redis.from_url(app.config["LMS_REDIS_URL"]),
-        )
-        queue.enqueue(run_in_new_app, job.id)
-        return
-    thread = threading.Thread(target=_run_in_thread, args=(app, job.id), daemon=True)
-    thread.start()
-    if app.config.get("TESTING"):
-        thread.join()  # tests read the finished job straight away
-
-
-def _run_in_thread(app: Flask, job_id: int) -> None:
-    with app.app_context():
-        run(job_id)
-        db.session.remove()
+    """Hand the committed job to a worker (lms.core.background: RQ or a thread)."""
+    background.dispatch("lms.adoption.jobs.run", job.id)
 
 
 def run_in_new_app(job_id: int) -> None:
-    """Entry point for an RQ worker (`rq worker lms`), which runs with the web app's
-    environment (DATABASE_URL, SECRET_KEY, ...)."""
-    from lms import create_app
-
-    with create_app().app_context():
-        try:
-            run(job_id)
-        finally:
-            # Each job builds its own app: close its connections rather than leave them open.
-            db.session.remove()
-            db.engine.dispose()
+    """What RQ workers ran before lms.core.background existed: jobs queued by an older release
+    still name it."""
+    background.run_in_new_app("lms.adoption.jobs.run", job_id)
 
 
 def run(job_id: int) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from lms.adoption.loading import load_feature_catalogue
 from lms.assessments.loading import load_assessments
+from lms.certificates.operations import expire_for_new_major
 from lms.core.timeutil import now_utc
 from lms.curricula import schema
 from lms.curricula.files import ParsedFile, Problem, parse_tree
@@ -26,6 +27,7 @@ from lms.curricula.models import (
     Programme,
     Stage,
 )
+from lms.demonstrations.loading import load_demonstrations
 from lms.extensions import db
 
 
@@ -150,6 +152,7 @@ def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
     if programme is None:
         programme = Programme(slug=document.id)
         db.session.add(programme)
+    previous_version = programme.version if programme.id else None
     programme.kind = document.kind
     programme.title = document.title
     programme.summary = document.summary
@@ -198,6 +201,13 @@ def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
             if assessment is not None
         ],
     )
+    load_demonstrations(programme, document)
+    if (
+        previous_version
+        and _version_tuple(document.version)[0] > _version_tuple(previous_version)[0]
+    ):
+        # A new major version changes what a stage certifies: earlier certificates expire.
+        expire_for_new_major(programme)
     return programme
 
 

@@ -17,6 +17,7 @@ from pydantic import (
     Field,
     StringConstraints,
     field_validator,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -129,6 +130,93 @@ class Module(Strict):
         return _unique_ids(value, "lesson section")
 
 
+class EvidenceItem(Strict):
+    """One piece of evidence a demonstration asks for."""
+
+    id: Slug
+    kind: Literal["checklist", "text", "link", "file"]
+    label: Text
+    help: Text | None = None
+    #: Required items must be given (every checklist item ticked) before a submission is sent.
+    required: bool = True
+    #: checklist only: the statements the learner confirms.
+    items: list[Text] = Field(default_factory=list)
+    #: text only: the fewest words that count as an answer.
+    min_words: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _fits_kind(self) -> EvidenceItem:
+        if (self.kind == "checklist") != bool(self.items):
+            raise ValueError("`items` lists the statements of a checklist, and only of one")
+        if self.min_words is not None and self.kind != "text":
+            raise ValueError("`min_words` applies to text evidence only")
+        return self
+
+
+class Criterion(Strict):
+    """One row of an analytic rubric: points and a descriptor for each level."""
+
+    id: Slug
+    title: Text
+    points: list[Annotated[int, Field(ge=0)]]
+    descriptors: list[Text]
+
+    @field_validator("points")
+    @classmethod
+    def _ascending(cls, value: list[int]) -> list[int]:
+        if any(b <= a for a, b in zip(value, value[1:], strict=False)):
+            raise ValueError(f"points rise from level to level, got {value}")
+        if value and value[-1] == 0:
+            raise ValueError("the top level earns points")
+        return value
+
+
+class Rubric(Strict):
+    """An analytic rubric: criteria (rows) by levels (columns), a descriptor in every cell."""
+
+    levels: list[Text] = Field(min_length=2, max_length=6)
+    criteria: list[Criterion] = Field(min_length=1)
+
+    @field_validator("criteria")
+    @classmethod
+    def _criterion_ids_unique(cls, value: list[Criterion]) -> list[Criterion]:
+        return _unique_ids(value, "criterion")
+
+    @model_validator(mode="after")
+    def _every_cell(self) -> Rubric:
+        size = len(self.levels)
+        for criterion in self.criteria:
+            if len(criterion.points) != size or len(criterion.descriptors) != size:
+                raise ValueError(
+                    f"criterion {criterion.id!r} needs {size} points and {size} descriptors, "
+                    f"one per level ({', '.join(self.levels)})"
+                )
+        return self
+
+
+class Demonstration(Strict):
+    """A practical task graded against a rubric; a gate may require it graded proficient."""
+
+    id: Slug
+    title: Text
+    stage: StageId
+    summary: Text
+    #: Markdown: what to do, where (a sandbox), and what a good result looks like.
+    instructions: Text
+    #: The modules whose learning it puts into practice (ids in this programme).
+    modules: list[Slug] = Field(default_factory=list)
+    evidence: list[EvidenceItem] = Field(min_length=1)
+    rubric: Rubric
+    #: Fraction of rubric points that counts as proficient; default
+    #: `demonstration-proficient-threshold` (0.75) in figures.yaml.
+    proficient_at: float | None = Field(default=None, gt=0, le=1)
+
+    @field_validator("evidence")
+    @classmethod
+    def _evidence_ids_unique(cls, value: list[EvidenceItem]) -> list[EvidenceItem]:
+        return _unique_ids(value, "evidence")
+
+
 def _requirement(value: dict[str, str]) -> dict[str, str]:
     if not isinstance(value, dict) or len(value) != 1:
         raise ValueError("a requirement is one `kind: id` pair, e.g. `module-completed: intro`")
@@ -158,6 +246,10 @@ class Programme(Strict):
     #: A parallel pair: the same decisions before and after the programme (decision quality).
     pre_assessment: Assessment | None = None
     post_assessment: Assessment | None = None
+    #: Practical demonstrations, each placed in a stage.
+    demonstrations: list[Demonstration] = Field(default_factory=list)
+    #: Stages whose demonstration grades count only once a second assessor confirms them.
+    moderated_stages: list[StageId] = Field(default_factory=list)
 
     @field_validator("version")
     @classmethod
@@ -185,8 +277,18 @@ class Programme(Strict):
             "module": {module.id for module in self.modules},
             "assessment": set(),
             "exercise": set(),
-            "demonstration": set(),
+            "demonstration": {demo.id for demo in self.demonstrations},
         }
+        demo_stage = {demo.id: demo.stage for demo in self.demonstrations}
+        for index, demo in enumerate(self.demonstrations):
+            for m_index, module in enumerate(demo.modules):
+                if module not in targets["module"]:
+                    problems.append(
+                        (
+                            ("demonstrations", index, "modules", m_index),
+                            f"no module with id {module!r} in this programme",
+                        )
+                    )
         for location, assessment in self.assessments():
             if assessment.id in targets["assessment"]:
                 problems.append(
@@ -208,6 +310,14 @@ class Programme(Strict):
                         (
                             (("gates", stage, index, kind)),
                             f"no {what} with id {ref!r} in this programme",
+                        )
+                    )
+                elif what == "demonstration" and demo_stage[ref] != stage:
+                    problems.append(
+                        (
+                            ("gates", stage, index, kind),
+                            f"demonstration {ref!r} is placed in stage {demo_stage[ref]!r}; "
+                            f"the {stage!r} gate can only require its own stage's demonstrations",
                         )
                     )
         if self.pre_assessment is not None and self.post_assessment is not None:
@@ -237,6 +347,11 @@ class Programme(Strict):
     @classmethod
     def _module_ids_unique(cls, value: list[Module]) -> list[Module]:
         return _unique_ids(value, "module")
+
+    @field_validator("demonstrations")
+    @classmethod
+    def _demonstration_ids_unique(cls, value: list[Demonstration]) -> list[Demonstration]:
+        return _unique_ids(value, "demonstration")
 
 
 class Stage(Strict):

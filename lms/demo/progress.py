@@ -13,13 +13,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import selectinload
 
 from lms.assessments.models import Assessment, Attempt, AttemptItem, Question
 from lms.assessments.operations import grade
 from lms.assessments.questions import QuestionSpec, question_type
+from lms.certificates.models import Certificate
 from lms.curricula.models import Module, Stage
+from lms.demo.demonstrations import simulate_demonstrations
 from lms.extensions import db
 from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.organisation.models import Enrolment
@@ -256,6 +258,15 @@ def simulate(today: date, rng: random.Random, showcase_user_id: int) -> None:
                 )
             )
     db.session.flush()
+    simulate_demonstrations(
+        today,
+        rng,
+        enrolments,
+        pace_of,
+        due,
+        {m.id: m.stage_id or "initial" for m in modules},
+        showcase_user_id,
+    )
     for start in range(0, len(enrolments), 2000):
         refresh(enrolments[start : start + 2000], today=today)
     _date_promotions(enrolments)
@@ -269,10 +280,16 @@ def _date_promotions(enrolments: list[Enrolment]) -> None:
             datetime.fromisoformat(value)
             for item in promotion.evidence
             for key, value in (item.get("evidence") or {}).items()
-            if key in ("completed_at", "submitted_at") and value
+            if key in ("completed_at", "submitted_at", "graded_at") and value
         ]
         if moments:
             latest = max(moments)
             promotion.promoted_at = latest
             promotion.on_day = (latest.date() - starts[promotion.enrolment_id]).days
     db.session.flush()
+    # Certificates were issued 'now' with their promotions: date them likewise.
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.promotion_id == StagePromotion.id)
+        .values(issued_at=StagePromotion.promoted_at)
+    )

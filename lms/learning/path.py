@@ -11,6 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.assessments.models import Assessment, Attempt
 from lms.curricula.models import Module, Programme, Stage
+from lms.demonstrations.models import DemonstrationTask
 from lms.extensions import db
 from lms.learning.models import SectionProgress
 from lms.organisation.models import Cohort, Enrolment
@@ -45,6 +46,10 @@ class PathCard:
     modules: list[ModuleProgress]
     next_step: dict[str, str] | None
     stages: list[Stage] = field(default_factory=list)
+    #: Where to meet each remaining requirement, by requirement key.
+    links: dict[str, str] = field(default_factory=dict)
+    #: The programme's demonstration tasks with their stage names, in stage order.
+    demonstrations: list[tuple[DemonstrationTask, str]] = field(default_factory=list)
 
     @property
     def modules_completed(self) -> int:
@@ -66,11 +71,14 @@ def requirement_link(
     programme: Programme,
     modules: dict[str, Module],
     assessments: dict[str, Assessment],
+    demonstrations: dict[str, DemonstrationTask],
 ) -> str | None:
     if result.kind == "module-completed" and result.ref in modules:
         return url_for("learning.module", programme_slug=programme.slug, module_slug=result.ref)
     if result.kind == "assessment-passed" and result.ref in assessments:
         return url_for("assessments.overview", assessment_id=assessments[result.ref].id)
+    if result.kind == "demonstration-proficient" and result.ref in demonstrations:
+        return url_for("demonstrations.task", task_id=demonstrations[result.ref].id)
     return None
 
 
@@ -113,6 +121,11 @@ def build_path(user_id: int) -> tuple[list[PathCard], list[Attempt]]:
         own_assessments = {
             a.slug: a for a in assessments if a.programme_id == enrolment.programme_id
         }
+        own_tasks = {
+            t.slug: t
+            for (programme_id, _), t in facts.catalogue.demonstrations.items()
+            if programme_id == enrolment.programme_id and t.retired_at is None
+        }
         progress = []
         for module in path_order(own, positions):
             live = [s for s in module.sections if s.retired_at is None]
@@ -147,7 +160,7 @@ def build_path(user_id: int) -> tuple[list[PathCard], list[Attempt]]:
             }
         elif state is not None and state.remaining:
             first = state.remaining[0]
-            link = requirement_link(first, enrolment.programme, by_slug, own_assessments)
+            link = requirement_link(first, enrolment.programme, by_slug, own_assessments, own_tasks)
             if link:
                 next_step = {"label": first.label, "url": link}
         elif state is not None:
@@ -161,9 +174,30 @@ def build_path(user_id: int) -> tuple[list[PathCard], list[Attempt]]:
                         module_slug=upcoming.module.slug,
                     ),
                 }
+        links = {}
+        for result in state.remaining if state else []:
+            link = requirement_link(
+                result, enrolment.programme, by_slug, own_assessments, own_tasks
+            )
+            if link:
+                links[result.key] = link
         cards.append(
             PathCard(
-                enrolment, enrolment.programme, enrolment.cohort, state, progress, next_step, stages
+                enrolment,
+                enrolment.programme,
+                enrolment.cohort,
+                state,
+                progress,
+                next_step,
+                stages,
+                links,
+                [
+                    (t, names.get(t.stage_id, ""))
+                    for t in sorted(
+                        own_tasks.values(),
+                        key=lambda t: (positions.get(t.stage_id, 99), t.position),
+                    )
+                ],
             )
         )
     recent = list(

@@ -11,6 +11,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from lms.curricula.models import Programme
+from lms.demonstrations import operations as demonstrations
 from lms.extensions import db
 from lms.learning.path import build_path
 from lms.main import home as home_data
@@ -24,8 +25,13 @@ bp = Blueprint("main", __name__)
 def home() -> str:
     user = current_user._get_current_object()
     cards, recent = build_path(user.id) if user.has_role("learner") else ([], [])
+    grading = demonstrations.waiting_summary(user) if demonstrations.is_assessor(user) else None
     return render_template(
-        "main/home.html", home=home_data.for_user(user), cards=cards, recent=recent
+        "main/home.html",
+        home=home_data.for_user(user),
+        cards=cards,
+        recent=recent,
+        grading=grading,
     )
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from lms.adoption.records import MetricSnapshot
 from lms.extensions import db
@@ -66,3 +66,14 @@ def store_snapshots(as_of: date) -> SnapshotReport:
     db.session.flush()
     report.stored = len(rows)
     return report
+
+
+def snapshot_days(first: date, last: date) -> set[date]:
+    """The days from `first` to `last` that have snapshots stored (one query)."""
+    return set(
+        db.session.scalars(
+            select(MetricSnapshot.as_of)
+            .where(MetricSnapshot.as_of >= first, MetricSnapshot.as_of <= last)
+            .distinct()
+        )
+    )

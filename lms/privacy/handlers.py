@@ -338,3 +338,162 @@ register(
     policy="Endorsements given or received are kept for peer-recognition counts, with their "
     "words erased.",
 )
+
+
+# Demonstrations and certificates.
+
+from lms.certificates.models import Certificate  # noqa: E402
+from lms.demonstrations import files as evidence_files  # noqa: E402
+from lms.demonstrations.models import (  # noqa: E402
+    CohortAssessor,
+    EvidenceFile,
+    Grade,
+    Submission,
+)
+
+
+def _export_submissions(user: Any) -> list[dict[str, Any]]:
+    return [
+        {
+            "task": submission.task.title,
+            "number": submission.number,
+            "status": submission.status,
+            "answers": submission.answers,
+            "created_at": submission.created_at,
+            "submitted_at": submission.submitted_at,
+            "graded_at": submission.graded_at,
+            "grades": [
+                {
+                    "kind": grade.kind,
+                    "points": grade.points,
+                    "max_points": grade.max_points,
+                    "proficient": grade.proficient,
+                    "feedback": grade.feedback,
+                    "comments": grade.comments,
+                    "graded_at": grade.created_at,
+                    "replaced_at": grade.superseded_at,
+                }
+                for grade in submission.grades
+            ],
+        }
+        for submission in db.session.scalars(
+            select(Submission).where(Submission.user_id == user.id).order_by(Submission.id)
+        )
+    ]
+
+
+def _erase_submissions(user: Any) -> None:
+    # What the person wrote goes; the outcome (status, points) stays for the cohort's figures.
+    db.session.execute(update(Submission).where(Submission.user_id == user.id).values(answers={}))
+
+
+def _erase_files(user: Any) -> None:
+    stored = set(
+        db.session.scalars(select(EvidenceFile.stored_name).where(EvidenceFile.user_id == user.id))
+    )
+    db.session.execute(delete(EvidenceFile).where(EvidenceFile.user_id == user.id))
+    db.session.flush()
+    for name in stored:
+        evidence_files.remove_if_unused(name)
+
+
+def _erase_grades(user: Any) -> None:
+    # Feedback written about the person goes; points stay. Grades the person gave stay,
+    # anonymised through their user row.
+    own = select(Submission.id).where(Submission.user_id == user.id)
+    db.session.execute(
+        update(Grade).where(Grade.submission_id.in_(own)).values(feedback="", comments={})
+    )
+
+
+def _erase_certificates(user: Any) -> None:
+    now = now_utc()
+    for certificate in db.session.scalars(
+        select(Certificate).where(Certificate.user_id == user.id)
+    ):
+        certificate.holder_name = f"Erased user {user.id}"
+        if certificate.revoked_at is None:
+            certificate.revoked_at = now
+            certificate.revoked_reason = "The holder's personal data was erased."
+
+
+register(
+    Submission,
+    export=_export_submissions,
+    erase=_erase_submissions,
+    policy="Answers written for demonstrations are deleted; status and points are kept, "
+    "anonymised through the user record, so cohort figures stay true.",
+)
+register(
+    EvidenceFile,
+    export=lambda user: _rows(
+        select(EvidenceFile).where(EvidenceFile.user_id == user.id).order_by(EvidenceFile.id),
+        "name",
+        "content_type",
+        "size",
+        "uploaded_at",
+    ),
+    erase=_erase_files,
+    policy="Uploaded evidence files are deleted, from the database and from storage.",
+)
+register(
+    Grade,
+    export=lambda user: [
+        {"submission": grade.submission_id, "kind": grade.kind, "graded_at": grade.created_at}
+        for grade in db.session.scalars(
+            select(Grade).where(Grade.assessor_id == user.id).order_by(Grade.id)
+        )
+    ],
+    erase=_erase_grades,
+    policy="Feedback about the person is deleted and points kept; grades the person gave as "
+    "an assessor are kept, anonymised through the user record.",
+)
+register(
+    Certificate,
+    export=lambda user: _rows(
+        select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.id),
+        "code",
+        "programme_title",
+        "stage_name",
+        "programme_version",
+        "issued_at",
+        "expires_at",
+        "revoked_at",
+    ),
+    erase=_erase_certificates,
+    policy="The name on each certificate is replaced and the certificate revoked, so its "
+    "verification page no longer confirms anyone.",
+)
+register(
+    CohortAssessor,
+    export=lambda user: [
+        {"cohort": row.cohort.name, "since": row.added_at}
+        for row in db.session.scalars(
+            select(CohortAssessor).where(CohortAssessor.user_id == user.id)
+        )
+    ],
+    erase=lambda user: db.session.execute(
+        delete(CohortAssessor).where(CohortAssessor.user_id == user.id)
+    ),
+    policy="The person stops being an assessor of any cohort.",
+)
+
+
+# --- reports ---------------------------------------------------------------------------------
+from lms.reports.models import ReportJob  # noqa: E402
+
+register(
+    ReportJob,
+    export=lambda user: _rows(
+        select(ReportJob).where(ReportJob.created_by_id == user.id),
+        "kind",
+        "as_of",
+        "status",
+        "created_at",
+    ),
+    erase=lambda user: db.session.execute(
+        delete(ReportJob).where(ReportJob.created_by_id == user.id)
+    ),
+    policy="Reports the person asked for hold only the organisation's aggregates: deleted, "
+    "since any report can be built again.",
+)

@@ -18,8 +18,10 @@ from sqlalchemy.orm import selectinload
 
 from lms.assessments.models import Assessment, Attempt
 from lms.audit.operations import record
+from lms.certificates.issuing import issue_for_promotions, recertify
 from lms.core.timeutil import local_date, now_utc
 from lms.curricula.models import LessonSection, Module, Programme, Stage
+from lms.demonstrations.models import DemonstrationTask, Submission
 from lms.extensions import db
 from lms.figures import figure
 from lms.learning.models import ModuleCompletion, SectionProgress
@@ -121,9 +123,13 @@ def _load(enrolments: list[Enrolment]) -> _Facts:
     assessments = db.session.scalars(
         select(Assessment).where(Assessment.programme_id.in_(programme_ids))
     )
+    tasks = db.session.scalars(
+        select(DemonstrationTask).where(DemonstrationTask.programme_id.in_(programme_ids))
+    )
     catalogue = Catalogue(
         modules={(m.programme_id, m.slug): m for m in modules},
         assessments={(a.programme_id, a.slug): a for a in assessments},
+        demonstrations={(t.programme_id, t.slug): t for t in tasks},
     )
     gates = {
         programme_id: programme_gates
@@ -196,6 +202,18 @@ def _last_activity(user_ids: set[int], programme_ids: set[int]) -> dict[tuple[in
             .join(Module, Module.id == ModuleCompletion.module_id)
             .where(ModuleCompletion.user_id.in_(user_ids), Module.programme_id.in_(programme_ids))
             .group_by(ModuleCompletion.user_id, Module.programme_id)
+        )
+    )
+    keep(
+        db.session.execute(
+            select(
+                Submission.user_id, DemonstrationTask.programme_id, func.max(Submission.updated_at)
+            )
+            .join(DemonstrationTask, DemonstrationTask.id == Submission.task_id)
+            .where(
+                Submission.user_id.in_(user_ids), DemonstrationTask.programme_id.in_(programme_ids)
+            )
+            .group_by(Submission.user_id, DemonstrationTask.programme_id)
         )
     )
     keep(
@@ -310,15 +328,7 @@ def refresh(enrolments: list[Enrolment], today: date | None = None) -> list[Stag
                 from_stage_id=state.stage.id,
                 to_stage_id=state.next_stage.id,  # type: ignore[union-attr]
                 on_day=state.day,
-                evidence=[
-                    {
-                        "requirement": r.key,
-                        "label": r.label,
-                        "exempt": r.exempt,
-                        "evidence": r.evidence,
-                    }
-                    for r in state.gate
-                ],
+                evidence=_evidence(state.gate),
             )
             db.session.add(promotion)
             promotions.append(promotion)
@@ -337,7 +347,25 @@ def refresh(enrolments: list[Enrolment], today: date | None = None) -> list[Stag
         enrolment.gate_total = state.gate_total
         enrolment.status_refreshed_at = refreshed_at
     db.session.flush()
+    issue_for_promotions(promotions)
+    recertify(active, lambda enrolment, stage_id: _met_gate(enrolment, stage_id, facts))
+    db.session.flush()
     return promotions
+
+
+def _met_gate(enrolment: Enrolment, stage_id: str, facts: _Facts) -> list[dict[str, Any]] | None:
+    """A stage's gate evidence when every requirement is met under today's content."""
+    gate = _gate(enrolment, stage_id, facts)
+    if not gate or not all(r.satisfied for r in gate):
+        return None
+    return _evidence(gate)
+
+
+def _evidence(gate: list[RequirementResult]) -> list[dict[str, Any]]:
+    return [
+        {"requirement": r.key, "label": r.label, "exempt": r.exempt, "evidence": r.evidence}
+        for r in gate
+    ]
 
 
 def after_graded_event(user_id: int, programme_id: int) -> list[StagePromotion]:

@@ -8,13 +8,14 @@ registering a class here when their features land.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from sqlalchemy import select
 
 from lms.assessments.models import Assessment, Attempt
 from lms.curricula.models import Module
+from lms.demonstrations.models import DemonstrationTask, Submission
 from lms.extensions import db
 from lms.learning.models import ModuleCompletion
 
@@ -25,6 +26,7 @@ class Catalogue:
 
     modules: dict[tuple[int, str], Module]
     assessments: dict[tuple[int, str], Assessment]
+    demonstrations: dict[tuple[int, str], DemonstrationTask] = field(default_factory=dict)
 
 
 class RequirementKind:
@@ -112,8 +114,44 @@ class AssessmentPassed(RequirementKind):
         }
 
 
+class DemonstrationProficient(RequirementKind):
+    id = "demonstration-proficient"
+    refers_to = "demonstration"
+
+    def label(self, catalogue: Catalogue, programme_id: int, ref: str) -> str:
+        task = catalogue.demonstrations.get((programme_id, ref))
+        if task is None:
+            return f"Demonstration {ref} graded proficient"
+        return f"Demonstrate “{task.title}” (graded {task.proficient_at:.0%} or more)"
+
+    def load(self, user_ids: set[int]) -> dict[tuple[int, int], Any]:
+        """The first submission graded proficient per learner and task (the final grade: after
+        moderation where the task is moderated)."""
+        rows = db.session.execute(
+            select(Submission.user_id, Submission.task_id, Submission.id, Submission.graded_at)
+            .where(Submission.user_id.in_(user_ids), Submission.status == "proficient")
+            .order_by(Submission.graded_at, Submission.id)
+        )
+        found: dict[tuple[int, int], Any] = {}
+        for user, task, submission_id, when in rows:
+            found.setdefault((user, task), (submission_id, when))
+        return found
+
+    def evaluate(self, facts, catalogue, user_id, programme_id, ref):
+        task = catalogue.demonstrations.get((programme_id, ref))
+        hit = facts.get((user_id, task.id)) if task else None
+        if hit is None:
+            return None
+        submission_id, when = hit
+        return {
+            "demonstration": ref,
+            "submission": submission_id,
+            "graded_at": when.isoformat() if when else None,
+        }
+
+
 REQUIREMENT_KINDS: dict[str, RequirementKind] = {
-    kind.id: kind() for kind in (ModuleCompleted, AssessmentPassed)
+    kind.id: kind() for kind in (ModuleCompleted, AssessmentPassed, DemonstrationProficient)
 }
 
 

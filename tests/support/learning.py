@@ -3,14 +3,16 @@ and the right answers to an attempt read from its snapshot (as a browser would p
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
 
 from lms.accounts.models import User
 from lms.assessments.models import Assessment, Attempt
+from lms.core.timeutil import now_utc
 from lms.curricula.models import Module, Programme
+from lms.demonstrations.models import DemonstrationTask, Submission
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment
 
@@ -19,6 +21,13 @@ FIRST_MODULE = "strategic-alignment"
 SECOND_MODULE = "data-governance-compliance"
 FIRST_CHECK = "strategic-alignment-check"
 SECOND_CHECK = "data-governance-compliance-check"
+#: The practical demonstration of each gate of integrated-marketing-systems.yaml.
+DEMONSTRATIONS = {
+    "initial": "stack-journey-governance-audit",
+    "proficiency": "resilient-nurture-orchestration",
+    "expert": "attribution-finance-reconciliation",
+    "innovation": "campaign-deployment-sop",
+}
 
 
 def programme(slug: str = PROGRAMME) -> Programme:
@@ -37,6 +46,33 @@ def assessment(slug: str, programme_slug: str = PROGRAMME) -> Assessment:
         .join(Programme)
         .where(Programme.slug == programme_slug, Assessment.slug == slug)
     ).one()
+
+
+def task(slug: str, programme_slug: str = PROGRAMME) -> DemonstrationTask:
+    return db.session.scalars(
+        select(DemonstrationTask)
+        .join(Programme, Programme.id == DemonstrationTask.programme_id)
+        .where(Programme.slug == programme_slug, DemonstrationTask.slug == slug)
+    ).one()
+
+
+def proficient_submission(
+    user_id: int, slug: str, programme_slug: str = PROGRAMME, when: datetime | None = None
+) -> Submission:
+    """A submission graded proficient, inserted as a row (what grading leaves behind)."""
+    moment = when or now_utc()
+    submission = Submission(
+        user_id=user_id,
+        task_id=task(slug, programme_slug).id,
+        number=1,
+        status="proficient",
+        answers={},
+        submitted_at=moment,
+        graded_at=moment,
+    )
+    db.session.add(submission)
+    db.session.flush()
+    return submission
 
 
 def make_cohort(name: str, start_date: date, manager_id: int | None = None) -> Cohort:

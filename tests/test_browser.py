@@ -432,3 +432,80 @@ def test_learner_demonstrates_the_manager_grades_and_a_certificate_follows(
     visitor.goto(f"/verify/{code}")
     expect(visitor.get_by_role("heading", level=1)).to_have_text("Valid certificate")
     expect(visitor.get_by_text(learner_name)).to_be_visible()
+
+
+def test_a_manager_narrows_the_dashboard_drills_down_and_downloads_what_they_saw(
+    page, tmp_path
+) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "manager@example.com")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Dashboard").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cohort dashboard")
+
+    # Narrow to one team: the lead says so, and the figures are that team's.
+    team = page.get_by_label("Team")
+    chosen = team.locator("option").nth(1).inner_text()
+    team.select_option(label=chosen)
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator("p.lead")).to_contain_text(f"narrowed to team {chosen}")
+
+    # The overdue figure opens exactly the learners behind it.
+    overdue = page.get_by_role("link", name=re.compile(r"^\d+ overdue: show them$"))
+    count = int(overdue.inner_text())
+    assert count > 0, "the demo manager's teams have overdue learners"
+    overdue.click()
+    expect(page.locator("p.lead")).to_contain_text(f"{count} row")
+    expect(page.locator("table tbody tr")).to_have_count(min(count, 50))  # a page holds 50
+    page.go_back()
+
+    # The status table downloads with the figure on screen.
+    with page.expect_download() as info:
+        page.get_by_role("link", name=re.compile(r"^CSV\W+Enrolments by status$")).click()
+    saved = tmp_path / "status.csv"
+    info.value.save_as(saved)
+    rows = {line.split(",")[0]: line.split(",")[1] for line in saved.read_text().splitlines()}
+    assert rows["Overdue"] == str(count)
+
+
+def test_a_leader_reads_the_report_and_takes_the_pdf_to_the_board(page, tmp_path) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "leader@example.com")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Grading")).to_have_count(0)
+    nav.get_by_role("link", name="Report").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Adoption-success report")
+    summary = page.locator("#summary")
+    expect(summary.get_by_role("heading", name="Executive summary")).to_be_visible()
+    headline = summary.locator("p").first.inner_text()
+    figure = re.search(r"Proficiency within 60 days is (\d+(?:\.\d)?%)", summary.inner_text())
+    assert figure, headline
+    # Every chart carries a text alternative a screen reader reads.
+    first_chart = page.locator("#metrics figure svg").first
+    expect(first_chart).to_have_attribute("role", "img")
+    expect(first_chart).to_have_attribute("aria-label", re.compile("Line chart"))
+
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download as PDF").click()
+    saved = tmp_path / "report.pdf"
+    info.value.save_as(saved)
+    text = subprocess.run(
+        ["pdftotext", str(saved), "-"], capture_output=True, check=True, text=True
+    ).stdout
+    words = " ".join(text.split())
+    assert "Adoption-success report" in words
+    assert f"Proficiency within 60 days is {figure.group(1)}" in words
+
+
+def test_a_learner_sees_neither_dashboard_nor_report(page) -> None:
+    from playwright.sync_api import expect
+
+    sign_in(page, "learner@example.com")
+    nav = page.get_by_role("navigation", name="Main")
+    expect(nav.get_by_role("link", name="Home")).to_be_visible()
+    for name in ("Dashboard", "Report"):
+        expect(nav.get_by_role("link", name=name, exact=True)).to_have_count(0)
+    for path in ("/dashboard", "/reports/leadership"):
+        response = page.goto(path)
+        assert response is not None and response.status == 403

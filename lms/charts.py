@@ -11,6 +11,11 @@ data is escaped on the way.
     chart = line_chart(rows, x="day", y="value", title="Proficiency", x_title="Day",
                        y_title="Enrolments proficient", value_format=PERCENT, target=0.95)
     chart.svg, chart.alt, chart.table.rows
+
+Rows may carry a note for the table (`note`, for example what a value rests on) and be marked
+to stay in the table but out of the drawing (`hide`, with `hidden_why` said in the text
+alternative): a value resting on one person should neither be drawn as a trend nor stretch the
+scale of the others.
 """
 
 from __future__ import annotations
@@ -218,31 +223,49 @@ def line_chart(
     value_format: str = NUMBER,
     target: float | None = None,
     target_label: str = "Target",
+    note: str | None = None,
+    note_title: str = "Note",
+    hide: str | None = None,
+    hidden_why: str = "",
     alt: str | None = None,
     width: int = 460,
     height: int = 180,
 ) -> Chart:
     """A line over dates (or any ordered x), one line per `series` value if given, with an
     optional dashed target line. `rows` are mappings holding the keys `x`, `y` (and `series`);
-    rows whose y is None are left out of the line and shown as "—" in the table."""
+    rows whose y is None are left out of the line and shown as "—" in the table. With `note`,
+    the table has a column `note_title` of each row's `note` text; rows whose `hide` key is true
+    are in the table but not drawn, and the text alternative says how many and `hidden_why`."""
     import altair as alt_lib
 
     ordered = sorted(rows, key=lambda row: row[x])
     table = ChartTable(
         caption=f"{title}: the data",
-        columns=tuple(([_series_title(series)] if series else []) + [x_title, y_title]),
+        columns=tuple(
+            ([_series_title(series)] if series else [])
+            + [x_title, y_title]
+            + ([note_title] if note else [])
+        ),
         rows=tuple(
             tuple(
                 ([str(row[series])] if series else [])
                 + [_format_x(row[x]), format_value(row[y], value_format)]
+                + ([str(row.get(note) or "")] if note else [])
             )
             for row in ordered
         ),
     )
-    plotted = [row for row in ordered if row[y] is not None]
-    description = alt or _line_alt(
-        plotted, x, y, series, title, x_title, y_title, value_format, target, target_label
-    )
+    valued = [row for row in ordered if row[y] is not None]
+    plotted = [row for row in valued if not (hide and row.get(hide))]
+    hidden = len(valued) - len(plotted)
+    if alt:
+        description = alt
+    elif hidden and not plotted:
+        description = f"{title}: no point to draw." + _hidden_alt(hidden, "point", hidden_why)
+    else:
+        description = _line_alt(
+            plotted, x, y, series, title, x_title, y_title, value_format, target, target_label
+        ) + _hidden_alt(hidden, "point", hidden_why)
     if not plotted:
         return Chart(title, description, table, None, Markup(""))
     temporal = isinstance(plotted[0][x], date)
@@ -306,16 +329,25 @@ def bar_chart(
     target_label: str = "Target",
     status: str | None = None,
     status_labels: Mapping[str, str] | None = None,
+    note: str | None = None,
+    note_title: str = "Note",
+    hide: str | None = None,
+    hidden_why: str = "",
     alt: str | None = None,
     width: int = 400,
 ) -> Chart:
     """Horizontal bars, one per category in the order given; bars coloured by the row's
     `status` key (red/amber/green) when named, and an optional dashed target line. Rows whose
-    value is None are listed in the table and left out of the bars."""
+    value is None are listed in the table and left out of the bars. `note`, `note_title`,
+    `hide` and `hidden_why` as for `line_chart`."""
     import altair as alt_lib
 
     labels = dict(status_labels or {})
-    columns = [category_title, value_title] + (["Status"] if status else [])
+    columns = (
+        [category_title, value_title]
+        + (["Status"] if status else [])
+        + ([note_title] if note else [])
+    )
     table = ChartTable(
         caption=f"{title}: the data",
         columns=tuple(columns),
@@ -323,14 +355,32 @@ def bar_chart(
             tuple(
                 [str(row[category]), format_value(row[value], value_format)]
                 + ([labels.get(row[status], str(row[status]))] if status else [])
+                + ([str(row.get(note) or "")] if note else [])
             )
             for row in rows
         ),
     )
-    plotted = [row for row in rows if row[value] is not None]
-    description = alt or _bar_alt(
-        plotted, rows, category, value, title, category_title, value_title, value_format, target
-    )
+    valued = [row for row in rows if row[value] is not None]
+    plotted = [row for row in valued if not (hide and row.get(hide))]
+    hidden = len(valued) - len(plotted)
+    if alt:
+        description = alt
+    elif hidden and not plotted:
+        description = f"{title}: no bar to draw." + _hidden_alt(
+            hidden, _in_sentence(category_title), hidden_why
+        )
+    else:
+        description = _bar_alt(
+            plotted,
+            [row for row in rows if row[value] is None or not (hide and row.get(hide))],
+            category,
+            value,
+            title,
+            category_title,
+            value_title,
+            value_format,
+            target,
+        ) + _hidden_alt(hidden, _in_sentence(category_title), hidden_why)
     if not plotted:
         return Chart(title, description, table, None, Markup(""))
     frame = alt_lib.Data(
@@ -469,6 +519,15 @@ def _line_alt(
             f"{format_value(target, value_format)}."
         )
     return " ".join(parts)
+
+
+def _hidden_alt(count: int, what: str, why: str) -> str:
+    """The sentence a text alternative adds for rows left out of the drawing; `why` qualifies
+    them ("resting on fewer than 5 learners")."""
+    if not count:
+        return ""
+    things = what if count == 1 else f"{what}s"
+    return f" Not drawn, in the table only: {count} {things}{' ' + why if why else ''}."
 
 
 def _bar_alt(

@@ -40,6 +40,74 @@ def assert_inline_safe(svg: str) -> None:
     assert "<script" not in svg.lower() and "<style" not in svg and " style=" not in svg
 
 
+def drawn_values(chart, key: str) -> list:
+    """The values a chart draws (altair lifts the data of a lone layer to the top)."""
+    layer = chart.spec["layer"][0]
+    return [row[key] for row in (layer.get("data") or chart.spec["data"])["values"]]
+
+
+def test_rows_marked_hidden_stay_in_the_table_but_neither_drawn_nor_scaled() -> None:
+    """One learner's 500% must not set the scale of the others (it would run to 500%)."""
+    rows = [
+        {"day": date(2026, 11, 22), "value": 5.0, "basis": "n=1, too few", "too_few": True},
+        {"day": date(2026, 11, 29), "value": 0.6, "basis": "5 learners", "too_few": False},
+        {"day": date(2026, 12, 6), "value": 0.577, "basis": "10 learners", "too_few": False},
+    ]
+    kwargs = {
+        "x": "day",
+        "y": "value",
+        "title": "Decision quality",
+        "x_title": "Date",
+        "y_title": "Decision quality",
+        "value_format": PERCENT,
+        "note": "basis",
+        "note_title": "Based on",
+    }
+    chart = line_chart(
+        rows, hide="too_few", hidden_why="resting on fewer than 5 learners", **kwargs
+    )
+    assert chart.table.columns == ("Date", "Decision quality", "Based on")
+    assert chart.table.rows[0] == ("22 Nov 2026", "500%", "n=1, too few")
+    assert drawn_values(chart, "y") == [0.6, 0.577]
+    assert chart.spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0.0, 1.0]
+    assert chart.alt.startswith(
+        "Decision quality. Line chart of decision quality by date. 2 points"
+    )
+    assert chart.alt.endswith(
+        "Not drawn, in the table only: 1 point resting on fewer than 5 learners."
+    )
+    # Without `hide` the fluke is drawn and stretches the scale to 500%.
+    drawn = line_chart(rows, **kwargs)
+    assert drawn.spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0.0, 5.0]
+    # Nothing left to draw: the text says so, the table keeps the figure.
+    only = line_chart(rows[:1], hide="too_few", hidden_why="resting on too few", **kwargs)
+    assert str(only.svg) == "" and only.table.rows == (("22 Nov 2026", "500%", "n=1, too few"),)
+    assert only.alt == (
+        "Decision quality: no point to draw. Not drawn, in the table only: 1 point resting on "
+        "too few."
+    )
+    bars = bar_chart(
+        [
+            {"team": "Demand Generation", "value": 1.4, "too_few": True},
+            {"team": "Field Marketing", "value": 0.077, "too_few": False},
+            {"team": "Ops", "value": None, "too_few": True},  # no value: listed as before
+        ],
+        category="team",
+        value="value",
+        title="By team",
+        category_title="Team",
+        value_title="Decision quality",
+        value_format=PERCENT,
+        hide="too_few",
+        hidden_why="resting on fewer than 5 learners",
+    )
+    assert len(bars.table.rows) == 3
+    assert drawn_values(bars, "value") == [0.077]
+    assert bars.alt.endswith(
+        "1 without a value. Not drawn, in the table only: 1 team resting on fewer than 5 learners."
+    )
+
+
 def test_a_line_chart_has_title_axes_alt_and_table() -> None:
     rows = [
         {"day": date(2026, 6, 2), "value": 0.5},

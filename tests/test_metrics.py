@@ -135,6 +135,7 @@ def test_proficiency_within_60_days_by_hand() -> None:
     assert result.unit == "ratio" and result.target == 0.95 and result.reason is None
     assert result.detail["eligible"] == 6 and result.detail["proficient"] == 2
     assert result.detail["younger"] == 2 and result.detail["younger_proficient"] == 1
+    assert result.basis == 6  # the eligible enrolments it rests on
     assert "within 60 days" in result.how_computed and "2026-06-30" in result.how_computed
 
 
@@ -230,6 +231,7 @@ def test_feature_adoption_rate_by_hand() -> None:
     assert result.value == pytest.approx(0.4)
     assert result.status == d.RED
     assert result.detail["adopted_pairs"] == 2 and result.detail["pairs"] == 5
+    assert result.basis == 5  # pairs
     assert result.detail["features_taught"] == 3
     assert result.detail["features_used_by_anyone"] == 2
     assert result.detail["features_used_by_anyone_share"] == pytest.approx(2 / 3)
@@ -297,6 +299,8 @@ def test_productivity_improvement_by_hand() -> None:
     assert (
         result.detail["baseline_median_hours"] == 30 and result.detail["current_median_hours"] == 20
     )
+    # Five baseline campaigns against three now: the change rests on the thinner period.
+    assert result.basis == 3
     assert [t["team"] for t in result.detail["teams"]] == [1, 2]
     assert result.detail["left_out"][0]["name"] == "Ops"
     assert "no campaigns in the current period" in result.detail["left_out"][0]["reason"]
@@ -378,6 +382,7 @@ def test_roi_improvement_by_hand_exactly_at_target() -> None:
     assert result.value == pytest.approx(0.25) and result.status == d.GREEN
     assert result.detail["baseline_roi"] == pytest.approx(0.5)
     assert result.detail["current_roi"] == pytest.approx(0.625)
+    assert result.detail["baseline_campaigns"] == 2 and result.basis == 1  # one campaign now
 
 
 def test_roi_from_a_negative_baseline_improves_upwards() -> None:
@@ -438,9 +443,11 @@ def test_campaign_performance_improvement_by_hand() -> None:
     # (2.52 − 2.1) ÷ 2.1 = 20%: amber (at least 0.75 × 25% = 18.75%).
     assert one.value == pytest.approx(0.2) and one.status == d.AMBER
     assert one.detail["teams"][0]["kpi"] == "conversion rate"
+    assert one.basis == 1  # two campaigns report it at baseline, one now
     both = performance(1, 2)
     # Team 2: MQLs 100 → 90 = −10%. Mean of the teams' changes: (20% − 10%) ÷ 2 = 5%: red.
     assert both.value == pytest.approx(0.05) and both.status == d.RED
+    assert both.basis == 2  # baseline 2 + 1, now 1 + 1
     no_kpi_now = d.campaign_performance_improvement(
         frame(
             CAMPAIGN_COLUMNS,
@@ -506,6 +513,7 @@ def test_manual_process_reduction_by_hand() -> None:
     # Team 2: 2 manual → 0. Summed: (6 − 3) ÷ 6 = 50%: amber.
     assert both.value == pytest.approx(0.5) and both.status == d.AMBER
     assert both.detail["baseline_manual"] == 6 and both.detail["current_manual"] == 3
+    assert one.basis == 4 and both.basis == 6  # the manual steps at the baseline
 
 
 def test_manual_process_reduction_with_nothing_manual_at_baseline() -> None:
@@ -556,6 +564,7 @@ def test_cross_domain_integration_by_hand() -> None:
     # budget-integration = 2. 2 ÷ 4 = 50%: red (below 0.75 × 80% = 60%).
     assert result.value == pytest.approx(0.5) and result.status == d.RED
     assert result.detail["by_domain"]["sales"] == {"achieved": 1, "checkpoints": 2}
+    assert result.basis == 4
     assert "sales, product, customer-success, finance" in result.how_computed
     nothing = d.cross_domain_integration(checkpoints.iloc[:0], DOMAINS, AS_OF, target=0.8, **RAG)
     assert nothing.status == d.NOT_COMPUTABLE and "no integration checkpoints" in nothing.reason
@@ -599,6 +608,7 @@ def test_decision_quality_by_hand_reuses_the_assessment_statistics() -> None:
     # Means 0.5 → 0.75: (0.75 − 0.5) ÷ 0.5 = 50%: green (target 30%).
     assert result.value == pytest.approx(0.5) and result.status == d.GREEN
     assert result.detail == {"learners": 2, "pre_mean": 0.5, "post_mean": 0.75}
+    assert result.basis == 2  # the learners who took both
     zero = d.decision_quality_improvement(
         rows,
         items[(items["learner"] == 3) | (items["purpose"] == "post")].assign(learner=3),
@@ -631,6 +641,7 @@ def test_peer_recognition_by_hand_has_no_target() -> None:
     # Learners 1-4 (5 withdrawn); endorsed in the window: 1. 1 ÷ 4 = 25%, no target.
     assert result.value == pytest.approx(0.25)
     assert result.status == d.NO_TARGET and result.target is None
+    assert result.basis == 4
 
 
 def test_continuous_development_by_hand() -> None:
@@ -657,6 +668,7 @@ def test_continuous_development_by_hand() -> None:
     # 2 ÷ 4 = 50%, no target.
     assert result.value == pytest.approx(0.5) and result.status == d.NO_TARGET
     assert result.detail["past_programme"] == 4 and result.detail["active"] == 2
+    assert result.basis == 4
     nobody = d.continuous_development(
         rows.iloc[3:4], promotions, activity, AS_OF, past_after_days=90, window_days=30, **RAG
     )
@@ -728,8 +740,12 @@ def test_the_registry_lists_every_metric_of_the_design(app: Flask) -> None:
     ]
     assert d.METRICS["peer-recognition"].target_key is None
     assert d.METRICS["continuous-development"].target_key is None
+    assert set(d.BASIS_UNITS) == set(d.METRICS)
+    assert d.basis_words(d.DECISION_QUALITY, 1) == "1 learner"
+    assert d.basis_words(d.FEATURE_ADOPTION, 12) == "12 learner × feature pairs"
     for definition in d.METRICS.values():
         assert definition.unit == "ratio" and definition.how_computed.endswith(".")
+        assert definition.basis_unit == d.BASIS_UNITS[definition.id]
         empty = {name: pd.DataFrame() for name in definition.frames}
         with app.app_context():
             result = definition.compute(empty, AS_OF)
@@ -1222,6 +1238,43 @@ def test_snapshot_stores_every_metric_for_every_scope_and_is_idempotent(app: Fla
             ).all()
         )
     assert days == {AS_OF: 70, date(2026, 6, 1): 70}
+
+
+def test_snapshots_store_what_each_value_rests_on(app: Flask, world) -> None:
+    assert snapshot(app, "--as-of", AS_OF.isoformat()).exit_code == 0
+    with app.app_context():
+        stored = {
+            (s.metric, s.scope, s.scope_id): s.basis
+            for s in db.session.scalars(select(MetricSnapshot))
+        }
+
+    def scope(kind: str, scope_id: int) -> dict[str, int | None]:
+        return {metric: stored[(metric, kind, scope_id)] for metric in d.METRICS}
+
+    assert scope("organisation", 0) == {
+        d.PROFICIENCY: 4,  # enrolments 100 days old, not withdrawn
+        d.FEATURE_ADOPTION: 8,  # 4 learners × 2 features
+        d.PRODUCTIVITY: 3,  # one campaign per team in each period
+        d.MANUAL_PROCESSES: 6,  # two manual steps per team at the baseline
+        d.ROI: 3,
+        d.CAMPAIGN_PERFORMANCE: 0,  # no campaign reports a KPI: not computable
+        d.CROSS_DOMAIN: 6,  # two checkpoints per team
+        d.DECISION_QUALITY: 0,  # nobody took both assessments
+        d.PEER_RECOGNITION: 4,  # learners
+        d.CONTINUOUS_DEVELOPMENT: 4,  # learners past their programme
+    }
+    assert scope("team", world["team_a"]) == {
+        d.PROFICIENCY: 3,
+        d.FEATURE_ADOPTION: 6,
+        d.PRODUCTIVITY: 1,
+        d.MANUAL_PROCESSES: 2,
+        d.ROI: 1,
+        d.CAMPAIGN_PERFORMANCE: 0,
+        d.CROSS_DOMAIN: 2,
+        d.DECISION_QUALITY: 0,
+        d.PEER_RECOGNITION: 3,
+        d.CONTINUOUS_DEVELOPMENT: 3,
+    }
 
 
 def test_snapshot_refuses_a_malformed_date(app: Flask) -> None:

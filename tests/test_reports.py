@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from lms.reports import criteria as c
 from lms.reports import jobs, leadership
 from lms.reports.leadership import build_report
 from lms.reports.models import ReportJob
-from lms.reports.summary import headline, metric_sentence
+from lms.reports.summary import change_text, headline, metric_sentence, team_spread_sentence
 from lms.reports.trends import ScopeValue, TrendPoint, change_over, thinned, trend_with_today
 from lms.stages.engine import organisation_today
 from lms.stages.models import StagePromotion
@@ -480,14 +481,17 @@ def test_the_written_summary_states_only_what_the_figures_say(app: Flask, world)
     )
     first = (today - timedelta(28)).strftime("%d %b %Y").lstrip("0")
     since = (today - timedelta(14)).strftime("%d %b %Y").lstrip("0")
+    # Today's proficiency rests on 3 enrolments, fewer than the minimum basis (5): not compared
+    # with the snapshots of 50% and 60%.
     assert summary.metrics[0] == (
-        "Proficiency within 60 days is 66.7%, below the 95% target (red). Since "
-        f"{first} it has risen from 50% (+16.7 percentage points)."
+        "Proficiency within 60 days is 66.7%, below the 95% target (red). It rests on 3 "
+        "enrolments, too few to compare with earlier figures."
     )
     assert summary.metrics[1] == (
         "Feature adoption rate is 50%, below the 95% target (red). Since "
         f"{since} it has risen from 40% (+10.0 percentage points)."
     )
+    assert first not in " ".join(summary.metrics)
     assert summary.metrics[2] == (
         "Productivity improvement is 50%, at or above the 40% target (green)."
     )
@@ -518,6 +522,7 @@ def test_criteria_rules_on_hand_made_evidence() -> None:
     today = date(2026, 6, 30)
     evidence = c.Evidence(
         as_of=today,
+        minimum_basis=5,
         metrics={
             d.PRODUCTIVITY: result(d.PRODUCTIVITY, 0.1, d.RED),
             d.MANUAL_PROCESSES: result(d.MANUAL_PROCESSES, None, d.NOT_COMPUTABLE, reason="x"),
@@ -550,6 +555,21 @@ def test_criteria_rules_on_hand_made_evidence() -> None:
     assert decide("enhanced-team-capabilities") == (c.NOT_MET, "Decision quality is -5%.")
     status, facts = decide("strengthened-collaboration")  # unchanged is not strengthened
     assert status == c.NOT_MET and "was 20% on 01 Jun 2026 and is 20%" in facts
+    # A rise from a figure on 2 checkpoints is no rise to speak of.
+    thin = replace(
+        evidence,
+        trends={
+            d.CROSS_DOMAIN: [
+                TrendPoint(date(2026, 6, 1), 0.0, d.RED, basis=2),
+                TrendPoint(today, 0.6, d.AMBER, live=True, basis=20),
+            ]
+        },
+    )
+    assert c.RULES["strengthened-collaboration"].decide(thin) == (
+        c.CANNOT_SAY,
+        "Cross-domain integration cannot be compared over time: today's figure, or every "
+        "earlier one, rests on fewer than 5 checkpoints.",
+    )
     assert decide("increased-marketing-roi")[0] == c.CANNOT_SAY  # no ROI result at all
     unknown = c.metric_rule("no-such-metric").decide(evidence)
     assert unknown == (c.CANNOT_SAY, "no-such-metric is not a metric the system computes.")
@@ -565,9 +585,9 @@ def test_trends_are_stored_points_then_today_thinned_to_weeks_when_long() -> Non
     assert weekly[-1] is live and len(weekly) <= 30
     assert all(a.day < b.day for a, b in zip(weekly, weekly[1:], strict=False))
     assert thinned(points) == points  # short series are left alone
-    change = change_over([TrendPoint(today, None, d.NOT_COMPUTABLE), *points[-2:]])
+    change = change_over([TrendPoint(today, None, d.NOT_COMPUTABLE), *points[-2:]], minimum_basis=5)
     assert change is not None and change.direction == "up"
-    assert change_over([live]) is None
+    assert change_over([live], minimum_basis=5) is None
 
 
 def test_headline_and_sentences_for_edge_cases() -> None:
@@ -583,7 +603,178 @@ def test_headline_and_sentences_for_edge_cases() -> None:
     )
     assert headline({}, today) == "On 30 Jun 2026, no metric has a target."
     flat = [TrendPoint(date(2026, 6, 1), 0.1, d.RED), TrendPoint(today, 0.1, d.RED)]
-    assert metric_sentence(reds[d.PROFICIENCY], flat).endswith("It is unchanged since 1 Jun 2026.")
+    assert metric_sentence(reds[d.PROFICIENCY], flat, minimum_basis=5).endswith(
+        "It is unchanged since 1 Jun 2026."
+    )
+
+
+# Figures resting on too few ----------------------------------------------------------------------
+
+DEC = [date(2026, 11, 22), date(2026, 11, 29), date(2026, 12, 6)]
+
+
+def test_a_change_starts_from_the_first_figure_resting_on_enough() -> None:
+    """Decision quality was 500% on one learner's pre/post pair: not where a change starts."""
+    quality = result(d.DECISION_QUALITY, 0.577, d.GREEN, 0.3)
+    trend = [
+        TrendPoint(DEC[0], 5.0, d.GREEN, basis=1),
+        TrendPoint(DEC[1], 0.6, d.GREEN, basis=5),
+        TrendPoint(DEC[2], 0.577, d.GREEN, live=True, basis=10),
+    ]
+    change = change_over(trend, minimum_basis=5)
+    assert change is not None and (change.first, change.last) == (trend[1], trend[2])
+    assert metric_sentence(quality, trend, minimum_basis=5) == (
+        "Decision quality is 57.7%, at or above the 30% target (green). Since 29 Nov 2026 it has "
+        "fallen from 60% (-2.3 percentage points)."
+    )
+    assert change_text(d.DECISION_QUALITY, trend, minimum_basis=5) == (
+        "-2.3 points since 29 Nov 2026"
+    )
+    # What the minimum prevents: with none, the fluke is the starting point.
+    assert "from 500% (-442.3 percentage points)" in metric_sentence(
+        quality, trend, minimum_basis=1
+    )
+    # Every earlier figure rests on too few: nothing is compared, and the sentence says why.
+    thin_past = [trend[0], trend[2]]
+    assert change_over(thin_past, minimum_basis=5) is None
+    assert metric_sentence(quality, thin_past, minimum_basis=5).endswith(
+        "(green). The earlier figures rest on fewer than 5 learners each, too few to compare with."
+    )
+    assert change_text(d.DECISION_QUALITY, thin_past, minimum_basis=5) == (
+        "Too few to compare: earlier figures rest on fewer than 5 learners each"
+    )
+    # Today's own figure rests on too few.
+    thin_today = [trend[1], TrendPoint(DEC[2], 0.577, d.GREEN, live=True, basis=3)]
+    assert metric_sentence(quality, thin_today, minimum_basis=5).endswith(
+        "(green). It rests on 3 learners, too few to compare with earlier figures."
+    )
+    # A snapshot stored before the basis was recorded counts as resting on enough.
+    unknown = [TrendPoint(DEC[0], 5.0, d.GREEN), trend[2]]
+    change = change_over(unknown, minimum_basis=5)
+    assert change is not None and change.first == unknown[0]
+    # Nothing earlier at all: no change, and no excuse either.
+    assert change_text(d.DECISION_QUALITY, trend[2:], minimum_basis=5) is None
+    assert metric_sentence(quality, trend[2:], minimum_basis=5).endswith("(green).")
+
+
+def test_the_spread_across_teams_leaves_out_teams_resting_on_too_few() -> None:
+    day = DEC[2]
+    quality = [
+        ("Field Marketing", ScopeValue(0.077, d.RED, basis=13)),
+        ("Demand Generation", ScopeValue(1.4, d.GREEN, basis=2)),
+        ("Marketing Operations", ScopeValue(0.875, d.GREEN, basis=6)),
+    ]
+    integration = [
+        ("Field Marketing", ScopeValue(0.35, d.RED, basis=20)),
+        ("Demand Generation", ScopeValue(0.85, d.GREEN)),  # basis not recorded: counts
+    ]
+    by_team = {d.DECISION_QUALITY: quality, d.CROSS_DOMAIN: integration}
+    assert team_spread_sentence(by_team, day, minimum_basis=5) == (
+        "Across teams on 6 Dec 2026, decision quality differs most: from 7.7% (Field "
+        "Marketing) to 87.5% (Marketing Operations)."
+    )
+    assert "to 140% (Demand Generation)" in team_spread_sentence(by_team, day, minimum_basis=1)
+    # With one team left resting on enough, decision quality has no spread to speak of.
+    quality[2] = ("Marketing Operations", ScopeValue(0.875, d.GREEN, basis=4))
+    assert team_spread_sentence(by_team, day, minimum_basis=5) == (
+        "Across teams on 6 Dec 2026, cross-domain integration differs most: from 35% (Field "
+        "Marketing) to 85% (Demand Generation)."
+    )
+
+
+def store_a_fluke(world: dict) -> None:
+    """Feature adoption (6 learner × feature pairs today) at 500% on one pair four weeks ago,
+    45% on 6 pairs three weeks ago, then the world's 40% without a basis two weeks ago; and
+    decision quality by team, Alpha's resting on 2 learners."""
+    today = world["today"]
+    yesterday = today - timedelta(1)
+    fluke = snapshot(d.FEATURE_ADOPTION, "organisation", 0, today - timedelta(28), 5.0, d.GREEN)
+    fluke.basis = 1
+    solid = snapshot(d.FEATURE_ADOPTION, "organisation", 0, today - timedelta(21), 0.45, d.RED)
+    solid.basis = 6
+    alpha = snapshot(d.DECISION_QUALITY, "team", world["alpha"], yesterday, 1.4, d.GREEN)
+    alpha.basis = 2
+    beta = snapshot(d.DECISION_QUALITY, "team", world["beta"], yesterday, 0.077, d.RED)
+    beta.basis = 13
+    db.session.add_all([fluke, solid, alpha, beta])
+    db.session.commit()
+
+
+def test_a_figure_resting_on_too_few_is_shown_but_neither_compared_nor_drawn(
+    app: Flask, world
+) -> None:
+    today = world["today"]
+    with app.app_context():
+        store_a_fluke(world)
+        report = build_report(today)
+    assert report.minimum_basis == 5  # figures.yaml
+    adoption = by_id(report)[d.FEATURE_ADOPTION]
+    assert [(p.day, p.value, p.basis) for p in adoption.trend] == [
+        (today - timedelta(28), 5.0, 1),
+        (today - timedelta(21), 0.45, 6),
+        (today - timedelta(14), 0.4, None),
+        (today, 0.5, 6),
+    ]
+    since = (today - timedelta(21)).strftime("%d %b %Y")
+    assert adoption.sentence.endswith(
+        f"Since {since.lstrip('0')} it has risen from 45% (+5.0 percentage points)."
+    )
+    assert adoption.sentence in report.summary.metrics
+    assert adoption.change == f"+5.0 points since {since}"
+    # The chart leaves the 500% out of its line and its scale, and says so.
+    chart = adoption.trend_chart
+    drawn = chart.spec.get("data") or chart.spec["layer"][0]["data"]
+    assert [row["y"] for row in drawn["values"]] == [0.45, 0.4, 0.5]
+    assert chart.spec["layer"][0]["encoding"]["y"]["scale"]["domain"] == [0.0, 1.0]
+    assert "3 points from" in chart.alt
+    assert chart.alt.endswith(
+        "Not drawn, in the table only: 1 point resting on fewer than 5 learner × feature pairs."
+    )
+    # ...and its table keeps it, marked; the others say what they rest on.
+    assert chart.table.rows == (
+        (show(today - timedelta(28)), "500%", "n=1, too few to compare"),
+        (show(today - timedelta(21)), "45%", "6 learner × feature pairs"),
+        (show(today - timedelta(14)), "40%", "not recorded"),
+        (show(today), "50%", "6 learner × feature pairs"),
+    )
+    # Alpha's 140% on 2 learners is not the top of a spread; proficiency's teams (basis not
+    # recorded) are.
+    assert report.summary.others[0].startswith(
+        f"Across teams on {show(today - timedelta(1)).lstrip('0')}, proficiency within 60 days "
+        "differs most"
+    )
+    quality_chart = by_id(report)[d.DECISION_QUALITY].team_chart
+    assert [row[-1] for row in quality_chart.table.rows] == [
+        "n=2, too few to compare",
+        "13 learners",
+    ]
+    assert "Not drawn, in the table only: 1 team resting on fewer than 5 learners" in (
+        quality_chart.alt
+    )
+
+
+def test_the_web_page_and_the_paper_keep_the_figure_resting_on_too_few(
+    app: Flask, client, world, tmp_path: Path
+) -> None:
+    with app.app_context():
+        store_a_fluke(world)
+    login(client, "leader@example.com")
+    text = page_text(client.get("/reports/leadership"))
+    table = text.split("Data table: Feature adoption rate", 1)[1].split("</table>", 1)[0]
+    assert '<th scope="col" class="num">Based on</th>' in table
+    assert '500%</td> <td class="num">n=1, too few to compare</td>' in table.replace(
+        "</td><td", "</td> <td"
+    )
+    assert "Too few to compare: this figure rests on 3 enrolments" in text  # the scorecard
+    # The team table beside the chart marks Alpha's 140%.
+    assert '140% <span class="rag-letter" aria-hidden="true">G</span>' in text
+    assert 'n=2<span class="visually-hidden">, too few to compare</span>' in text
+    response = submit(client, "/reports/leadership", {}, to="/reports/leadership/pdf")
+    paper = pdf_text(response.data, tmp_path)
+    appendix = paper.split("Table A1", 1)[1]
+    assert "500%" in appendix and "n=1, too few to compare" in appendix
+    assert "is not drawn in the chart, and changes are measured from the first figure" in paper
+    assert "-442" not in paper and "+5.0 points since" in paper
 
 
 # Charts in the report --------------------------------------------------------------------------
@@ -595,10 +786,18 @@ def test_the_report_charts_have_titles_alt_text_and_tables(app: Flask, world) ->
     metrics = by_id(report)
     trend = metrics[d.PROFICIENCY].trend_chart
     assert trend.title == "Proficiency within 60 days: Northwind Test, over time"
-    assert len(trend.table.rows) == 3 and trend.table.rows[-1][1] == "66.7%"
-    assert "3 points" in trend.alt and "target of 95%" in trend.alt
+    # Today's 66.7% rests on 3 enrolments: in the table, not in the line (snapshots stored
+    # without a basis are drawn).
+    assert trend.table.columns == ("Date", "Proficient in 60 days", "Based on")
+    assert trend.table.rows[-1] == (show(world["today"]), "66.7%", "n=3, too few to compare")
+    assert [row[2] for row in trend.table.rows[:2]] == ["not recorded", "not recorded"]
+    assert "2 points" in trend.alt and "target of 95%" in trend.alt
+    assert "Not drawn, in the table only: 1 point resting on fewer than 5 enrolments." in trend.alt
     teams = metrics[d.PROFICIENCY].team_chart
-    assert teams.table.rows == (("Alpha", "50%", "Below target"), (BETA, "100%", "On target"))
+    assert teams.table.rows == (
+        ("Alpha", "50%", "Below target", "not recorded"),
+        (BETA, "100%", "On target", "not recorded"),
+    )
     assert "&lt;Co&gt;" in str(teams.svg) and "<Co>" not in str(teams.svg)
     assert metrics[d.ROI].team_chart is None  # no team has an ROI value in the snapshot
     assert str(metrics[d.DECISION_QUALITY].trend_chart.svg) == ""  # nothing to draw
@@ -685,7 +884,7 @@ def test_a_small_organisation_downloads_its_pdf_at_once(
     assert pages >= 10 and f"Page {pages} of {pages}" in text
     assert f"Metric snapshot of {show(today - timedelta(1))}" in text
     # The figures.
-    for figure in ("66.7%", "95%", "50%", "40%", "100%", "25%", "33.3%", "+16.7"):
+    for figure in ("66.7%", "95%", "50%", "40%", "100%", "25%", "33.3%", "+10.0"):
         assert figure in text, figure
     for metric in d.METRICS.values():
         assert metric.name in text

@@ -112,7 +112,9 @@ class MetricBaseline(db.Model):
 
 class MetricSnapshot(db.Model):
     """A metric's value on a date for a scope (the organisation, a team, a region, a cohort),
-    stored nightly for trends. `value` is None when the metric could not be computed."""
+    stored nightly for trends. `value` is None when the metric could not be computed. `basis`
+    is how many units (learners, pairs, campaigns...: `BASIS_UNITS` of the metric registry) the
+    value rests on; None on rows stored before it was recorded."""
 
     __tablename__ = "metric_snapshots"
     __table_args__ = (UniqueConstraint("metric", "scope", "scope_id", "as_of"),)
@@ -125,6 +127,7 @@ class MetricSnapshot(db.Model):
     value: Mapped[float | None]
     status: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(300))
+    basis: Mapped[int | None]
     computed_at: Mapped[datetime] = mapped_column(default=now_utc)
 
 

@@ -2,7 +2,10 @@
 id in `METRICS`.
 
 Each function takes pandas frames and an `as_of` date (so history can be recomputed) and returns
-a `MetricResult`: value, unit, target, red/amber/green status and the "how computed" sentence.
+a `MetricResult`: value, unit, target, red/amber/green status, the "how computed" sentence and
+its basis: how many units (learners, enrolments, pairs, campaigns, steps, checkpoints; see
+`BASIS_UNITS`) the value rests on, so a report can tell a solid figure from one resting on two
+people.
 A metric that cannot be computed (no data in a period, an empty denominator, a zero baseline)
 has value None, status "not-computable" and a reason: it never shows a wrong number.
 
@@ -110,6 +113,8 @@ class MetricResult:
     reason: str | None
     how_computed: str
     detail: dict[str, Any] = field(default_factory=dict)
+    #: How many units (`BASIS_UNITS[metric]`) the value rests on; None when not known.
+    basis: int | None = None
 
     @property
     def computable(self) -> bool:
@@ -142,6 +147,7 @@ def _result(
     amber_from: float,
     how: str,
     detail: dict[str, Any],
+    basis: int | None,
     reason: str | None = None,
 ) -> MetricResult:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
@@ -154,6 +160,7 @@ def _result(
             reason or "no data to compute it from",
             how,
             detail,
+            basis,
         )
     return MetricResult(
         metric,
@@ -164,6 +171,7 @@ def _result(
         None,
         how,
         detail,
+        basis,
     )
 
 
@@ -304,6 +312,30 @@ HOW: dict[str, str] = {
 }
 
 
+# What each metric's basis counts ---------------------------------------------------------------
+
+#: The unit of each metric's `MetricResult.basis` (one, many): its denominator, or for the
+#: changes against a baseline the campaigns of the thinner of the two periods compared.
+BASIS_UNITS: dict[str, tuple[str, str]] = {
+    PROFICIENCY: ("enrolment", "enrolments"),
+    FEATURE_ADOPTION: ("learner × feature pair", "learner × feature pairs"),
+    PRODUCTIVITY: ("campaign", "campaigns"),
+    MANUAL_PROCESSES: ("manual step", "manual steps"),
+    ROI: ("campaign", "campaigns"),
+    CAMPAIGN_PERFORMANCE: ("campaign", "campaigns"),
+    CROSS_DOMAIN: ("checkpoint", "checkpoints"),
+    DECISION_QUALITY: ("learner", "learners"),
+    PEER_RECOGNITION: ("learner", "learners"),
+    CONTINUOUS_DEVELOPMENT: ("learner", "learners"),
+}
+
+
+def basis_words(metric: str, basis: int) -> str:
+    """For example "1 learner", "12 learner × feature pairs"."""
+    one, many = BASIS_UNITS[metric]
+    return f"{basis} {one if basis == 1 else many}"
+
+
 # Feature adoption -----------------------------------------------------------------------------
 
 
@@ -384,6 +416,7 @@ def _feature_adoption(
             amber_from=amber_from,
             how=how,
             detail=detail,
+            basis=denominator,
             reason=reason,
         )
     return _result(
@@ -393,6 +426,7 @@ def _feature_adoption(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=denominator,
     )
 
 
@@ -489,6 +523,7 @@ def proficiency_within_60_days(
             amber_from=amber_from,
             how=how,
             detail=detail,
+            basis=0,
             reason=reason,
         )
     return _result(
@@ -498,6 +533,7 @@ def proficiency_within_60_days(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=detail["eligible"],
     )
 
 
@@ -591,9 +627,18 @@ def _no_team_reason(what: str, skipped: dict[Any, str], names: dict[Any, str]) -
     return f"no team could be compared ({reasons})"
 
 
-def _not_computable(metric: str, target, amber_from, how, detail, reason) -> MetricResult:
+def _not_computable(
+    metric: str, target, amber_from, how, detail, reason, basis: int | None = 0
+) -> MetricResult:
     return _result(
-        metric, None, target=target, amber_from=amber_from, how=how, detail=detail, reason=reason
+        metric,
+        None,
+        target=target,
+        amber_from=amber_from,
+        how=how,
+        detail=detail,
+        basis=basis,
+        reason=reason,
     )
 
 
@@ -664,9 +709,11 @@ def productivity_improvement(
         baseline_campaigns=len(base_hours),
         current_campaigns=len(now_hours),
     )
+    # Two medians compared: the thinner period is what the change rests on.
+    basis = min(len(base_hours), len(now_hours))
     if base_median == 0:
         reason = "the baseline median is zero hours per campaign, so a relative change is undefined"
-        return _not_computable(PRODUCTIVITY, target, amber_from, how, detail, reason)
+        return _not_computable(PRODUCTIVITY, target, amber_from, how, detail, reason, basis)
     return _result(
         PRODUCTIVITY,
         (base_median - now_median) / base_median,
@@ -674,6 +721,7 @@ def productivity_improvement(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=basis,
     )
 
 
@@ -706,6 +754,7 @@ def roi_improvement(
         "current_revenue": 0.0,
     }
     compared = []
+    counts = {"baseline_campaigns": 0, "current_campaigns": 0}
     for period, base, now in _campaign_periods(campaigns, periods):
         if base.empty:
             skipped[period.team] = (
@@ -717,6 +766,8 @@ def roi_improvement(
                 f"no campaigns in the current period ({period.describe()['current']})"
             )
             continue
+        counts["baseline_campaigns"] += len(base)
+        counts["current_campaigns"] += len(now)
         team_sums = {
             "baseline_cost": float(pd.to_numeric(base["cost"]).sum()),
             "baseline_revenue": float(pd.to_numeric(base["attributed_revenue"]).sum()),
@@ -741,16 +792,17 @@ def roi_improvement(
         return _not_computable(ROI, target, amber_from, how, detail, reason)
     base_roi = _roi(sums["baseline_revenue"], sums["baseline_cost"])
     now_roi = _roi(sums["current_revenue"], sums["current_cost"])
-    detail.update(sums, baseline_roi=base_roi, current_roi=now_roi)
+    detail.update(sums, **counts, baseline_roi=base_roi, current_roi=now_roi)
+    basis = min(counts.values())  # the thinner of the two periods compared
     if base_roi is None:
         reason = "the baseline campaigns cost nothing, so their ROI is undefined"
-        return _not_computable(ROI, target, amber_from, how, detail, reason)
+        return _not_computable(ROI, target, amber_from, how, detail, reason, basis)
     if now_roi is None:
         reason = "the current campaigns cost nothing, so their ROI is undefined"
-        return _not_computable(ROI, target, amber_from, how, detail, reason)
+        return _not_computable(ROI, target, amber_from, how, detail, reason, basis)
     if base_roi == 0:
         reason = "the baseline ROI is zero, so a relative change is undefined"
-        return _not_computable(ROI, target, amber_from, how, detail, reason)
+        return _not_computable(ROI, target, amber_from, how, detail, reason, basis)
     return _result(
         ROI,
         (now_roi - base_roi) / abs(base_roi),
@@ -758,6 +810,7 @@ def roi_improvement(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=basis,
     )
 
 
@@ -820,6 +873,8 @@ def campaign_performance_improvement(
                 "baseline_mean": base_mean,
                 "current_mean": now_mean,
                 "change": (now_mean - base_mean) / abs(base_mean),
+                "baseline_campaigns": len(base_values),
+                "current_campaigns": len(now_values),
             }
         )
     detail: dict[str, Any] = {"teams": compared, "left_out": _left_out(skipped, names)}
@@ -827,8 +882,19 @@ def campaign_performance_improvement(
         reason = _no_team_reason("campaign performance", skipped, names)
         return _not_computable(CAMPAIGN_PERFORMANCE, target, amber_from, how, detail, reason)
     value = sum(team["change"] for team in compared) / len(compared)
+    # The campaigns reporting the chosen KPIs, in the thinner of the two periods compared.
+    basis = min(
+        sum(team["baseline_campaigns"] for team in compared),
+        sum(team["current_campaigns"] for team in compared),
+    )
     return _result(
-        CAMPAIGN_PERFORMANCE, value, target=target, amber_from=amber_from, how=how, detail=detail
+        CAMPAIGN_PERFORMANCE,
+        value,
+        target=target,
+        amber_from=amber_from,
+        how=how,
+        detail=detail,
+        basis=basis,
     )
 
 
@@ -907,6 +973,7 @@ def manual_process_reduction(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=base,
     )
 
 
@@ -960,6 +1027,7 @@ def cross_domain_integration(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=detail["checkpoints"],
     )
 
 
@@ -1013,7 +1081,9 @@ def decision_quality_improvement(
         reason = quality.note
         if enrolled.empty:
             reason = _group_reason(enrolments, as_of)
-        return _not_computable(DECISION_QUALITY, target, amber_from, how, detail, reason)
+        return _not_computable(
+            DECISION_QUALITY, target, amber_from, how, detail, reason, quality.learners
+        )
     return _result(
         DECISION_QUALITY,
         quality.improvement,
@@ -1021,6 +1091,7 @@ def decision_quality_improvement(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=quality.learners,
     )
 
 
@@ -1056,6 +1127,7 @@ def peer_recognition(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=len(learners),
     )
 
 
@@ -1113,6 +1185,7 @@ def continuous_development(
         amber_from=amber_from,
         how=how,
         detail=detail,
+        basis=len(learners),
     )
 
 
@@ -1122,7 +1195,8 @@ def continuous_development(
 @dataclass(frozen=True)
 class MetricDefinition:
     """One metric: its id, name, unit, target (a key of figures.yaml, or None), the sentence
-    saying how it is computed, the pure function, and the frames that function takes."""
+    saying how it is computed, the pure function, the frames that function takes, and what
+    its basis counts (one, many)."""
 
     id: str
     name: str
@@ -1131,6 +1205,7 @@ class MetricDefinition:
     how_computed: str
     function: Callable[..., MetricResult]
     frames: tuple[str, ...]
+    basis_unit: tuple[str, str]
     #: Built from records kept per team (campaign log, process inventory, checkpoints).
     per_team: bool = False
 
@@ -1158,6 +1233,7 @@ def _define(
         how_computed=HOW[metric],
         function=function,
         frames=frames,
+        basis_unit=BASIS_UNITS[metric],
         per_team=per_team,
     )
 

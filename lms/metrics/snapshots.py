@@ -60,6 +60,7 @@ def store_snapshots(as_of: date) -> SnapshotReport:
                     value=result.value,
                     status=result.status,
                     reason=_reason(result.reason),
+                    basis=result.basis,
                 )
             )
     db.session.add_all(rows)

@@ -27,7 +27,7 @@ from lms.metrics.definitions import (
     ROI,
     MetricResult,
 )
-from lms.reports.trends import TrendPoint, change_over
+from lms.reports.trends import TrendPoint, change_over, too_few_to_compare
 
 MET = "met"
 PARTLY_MET = "partly-met"
@@ -61,6 +61,8 @@ class Evidence:
     as_of: date
     #: The organisation's metric results on `as_of`.
     metrics: Mapping[str, MetricResult]
+    #: Trend points resting on fewer units than this are not compared (figure `minimum-basis`).
+    minimum_basis: int
     #: The organisation's trend per metric (snapshots, then `as_of`).
     trends: Mapping[str, Sequence[TrendPoint]] = field(default_factory=dict)
     platform_programmes: int = 0
@@ -240,7 +242,13 @@ def _efficiency(e: Evidence) -> Decision:
 
 def _collaboration(e: Evidence) -> Decision:
     name = METRICS[CROSS_DOMAIN].name
-    change = change_over(e.trends.get(CROSS_DOMAIN, ()))
+    trend = e.trends.get(CROSS_DOMAIN, ())
+    change = change_over(trend, minimum_basis=e.minimum_basis)
+    if change is None and too_few_to_compare(trend, minimum_basis=e.minimum_basis):
+        return CANNOT_SAY, (
+            f"{name} cannot be compared over time: today's figure, or every earlier one, rests "
+            f"on fewer than {e.minimum_basis} checkpoints."
+        )
     if change is None:
         return CANNOT_SAY, f"{name} has no earlier snapshot with a value to compare with."
     facts = (

@@ -9,6 +9,10 @@ the organisation's stored snapshots, and the breakdowns from the snapshot rows o
 snapshot day on or before the report's date (one query for every scope), since computing some
 two hundred scopes live takes seconds on a large organisation. Without any snapshot, a small
 organisation's breakdowns are computed live; a large one's say that no snapshot is stored yet.
+
+Figures resting on fewer units than the figure `minimum-basis` (learners, pairs, campaigns...)
+stay in the tables, marked, but are neither compared (summary, scorecard, team spread) nor
+drawn in the charts, whose scale one learner's 500% would otherwise set.
 """
 
 from __future__ import annotations
@@ -56,14 +60,16 @@ from lms.metrics.definitions import (
     PROFICIENCY,
     ROI,
     MetricResult,
+    basis_words,
 )
 from lms.metrics.views import STATUS_WORDS, basis, percent
 from lms.organisation.models import Cohort, OrgUnit
 from lms.reports.criteria import CriterionGroup, Evidence, assess
-from lms.reports.summary import Summary, metric_sentence, written_summary
+from lms.reports.summary import Summary, change_text, metric_sentence, written_summary
 from lms.reports.trends import (
     ScopeValue,
     TrendPoint,
+    rests_on_enough,
     status_counts,
     thinned,
     trend_with_today,
@@ -135,6 +141,8 @@ class MetricSection:
     #: Computed from team records: not computed per cohort.
     per_team: bool
     sentence: str
+    #: The scorecard's change over the trend shown (None: no earlier figure).
+    change: str | None = None
     trend_chart: Chart | None = None
     team_chart: Chart | None = None
 
@@ -177,19 +185,30 @@ class LeadershipReport:
     summary: Summary
     amber_from: str
     trend_since: date | None
+    #: Figures resting on fewer units are shown but not compared or drawn.
+    minimum_basis: int
     sections: tuple[tuple[str, str], ...] = SECTIONS
 
     @property
-    def trend_table(self) -> list[tuple[date, list[float | None]]]:
-        """The trend charts' data: one row per date, one value per metric (None: no point)."""
-        by_day: dict[date, dict[str, float | None]] = {}
+    def trend_table(self) -> list[tuple[date, list[TrendPoint | None]]]:
+        """The trend charts' data: one row per date, one point per metric (None: no point)."""
+        by_day: dict[date, dict[str, TrendPoint]] = {}
         for section in self.metrics:
             for point in section.trend:
-                by_day.setdefault(point.day, {})[section.id] = point.value
+                by_day.setdefault(point.day, {})[section.id] = point
         return [
             (day, [by_day[day].get(section.id) for section in self.metrics])
             for day in sorted(by_day)
         ]
+
+    @property
+    def trend_has_too_few(self) -> bool:
+        """Whether a trend point with a value rests on fewer units than the minimum."""
+        return any(
+            point.value is not None and not point.enough(self.minimum_basis)
+            for section in self.metrics
+            for point in section.trend
+        )
 
     @property
     def cohort_metrics(self) -> list[MetricSection]:
@@ -203,7 +222,11 @@ class LeadershipReport:
 def _trend_rows(as_of: date) -> dict[str, list[TrendPoint]]:
     rows = db.session.execute(
         select(
-            MetricSnapshot.metric, MetricSnapshot.as_of, MetricSnapshot.value, MetricSnapshot.status
+            MetricSnapshot.metric,
+            MetricSnapshot.as_of,
+            MetricSnapshot.value,
+            MetricSnapshot.status,
+            MetricSnapshot.basis,
         )
         .where(
             # Every column of the (metric, scope, scope_id, as_of) unique index, so that a year
@@ -217,8 +240,8 @@ def _trend_rows(as_of: date) -> dict[str, list[TrendPoint]]:
         .order_by(MetricSnapshot.as_of)
     ).all()
     trends: dict[str, list[TrendPoint]] = {}
-    for metric, day, value, status in rows:
-        trends.setdefault(metric, []).append(TrendPoint(day, value, status))
+    for metric, day, value, status, units in rows:
+        trends.setdefault(metric, []).append(TrendPoint(day, value, status, basis=units))
     return trends
 
 
@@ -232,7 +255,7 @@ def _breakdown(as_of: date, scopes: list[Scope]) -> Breakdown:
     values: dict[tuple[str, int], dict[str, ScopeValue]] = {}
     if day is not None:
         source = SNAPSHOT
-        for metric, kind, scope_id, value, status, reason in db.session.execute(
+        for metric, kind, scope_id, value, status, reason, units in db.session.execute(
             select(
                 MetricSnapshot.metric,
                 MetricSnapshot.scope,
@@ -240,14 +263,17 @@ def _breakdown(as_of: date, scopes: list[Scope]) -> Breakdown:
                 MetricSnapshot.value,
                 MetricSnapshot.status,
                 MetricSnapshot.reason,
+                MetricSnapshot.basis,
             ).where(MetricSnapshot.as_of == day, MetricSnapshot.scope != ORGANISATION)
         ):
-            values.setdefault((kind, scope_id), {})[metric] = ScopeValue(value, status, reason)
+            values.setdefault((kind, scope_id), {})[metric] = ScopeValue(
+                value, status, reason, units
+            )
     elif len(groups) <= LIVE_BREAKDOWN_MAX_SCOPES:
         source, day = LIVE, as_of
         for scope in groups:
             values[(scope.kind, scope.id)] = {
-                metric: ScopeValue(r.value, r.status, r.reason)
+                metric: ScopeValue(r.value, r.status, r.reason, r.basis)
                 for metric, r in compute_all(scope, as_of=as_of).items()
             }
     else:
@@ -284,7 +310,7 @@ def _scope_context() -> dict[tuple[str, int], str]:
 
 
 def _evidence(
-    as_of: date, results: dict[str, MetricResult], trends: dict
+    as_of: date, results: dict[str, MetricResult], trends: dict, minimum_basis: int
 ) -> tuple[Evidence, list[dict[str, Any]], str]:
     content = db.session.execute(
         select(FrameworkDocument.content, FrameworkDocument.title, FrameworkDocument.version)
@@ -341,6 +367,7 @@ def _evidence(
     evidence = Evidence(
         as_of=as_of,
         metrics=results,
+        minimum_basis=minimum_basis,
         trends=trends,
         platform_programmes=platform_programmes or 0,
         modules=modules or 0,
@@ -387,20 +414,21 @@ def build_report(
     scopes = all_scopes()
     organisation = scopes[0]
     results = compute_all(organisation, as_of=as_of)
+    minimum_basis = int(figure("minimum-basis"))
     step(1)
     stored = _trend_rows(as_of)
     trends = {
         metric_id: thinned(
             trend_with_today(
                 stored.get(metric_id, []),
-                TrendPoint(as_of, result.value, result.status, live=True),
+                TrendPoint(as_of, result.value, result.status, live=True, basis=result.basis),
             )
         )
         for metric_id, result in results.items()
     }
     breakdown = _breakdown(as_of, scopes)
     step(2)
-    evidence, criteria, framework = _evidence(as_of, results, trends)
+    evidence, criteria, framework = _evidence(as_of, results, trends, minimum_basis)
     checklist = assess(criteria, evidence)
     sections = []
     for metric_id, result in results.items():
@@ -421,12 +449,14 @@ def build_report(
                     row.values[metric_id] for row in breakdown.cohorts if metric_id in row.values
                 ),
                 per_team=definition.per_team,
-                sentence=metric_sentence(result, trends[metric_id]),
+                sentence=metric_sentence(result, trends[metric_id], minimum_basis=minimum_basis),
+                change=change_text(metric_id, trends[metric_id], minimum_basis=minimum_basis),
             )
         )
     summary = written_summary(
         results,
         as_of,
+        minimum_basis=minimum_basis,
         trends=trends,
         by_team={s.id: s.teams for s in sections},
         breakdown_day=breakdown.day,
@@ -444,6 +474,7 @@ def build_report(
         summary=summary,
         amber_from=percent(figure("rag-amber-from")),
         trend_since=min(first_days) if first_days else None,
+        minimum_basis=minimum_basis,
     )
     if charts:
         step(3)
@@ -455,13 +486,37 @@ def _named(rows: list[ScopeRow], metric_id: str) -> list[tuple[str, ScopeValue]]
     return [(row.scope.name, row.values[metric_id]) for row in rows if metric_id in row.values]
 
 
+def basis_note(metric_id: str, value: float | None, basis: int | None, minimum_basis: int) -> str:
+    """What a figure rests on, for a table: "12 learners", "n=1, too few to compare"."""
+    if value is None:
+        return "—"
+    if basis is None:
+        return "not recorded"
+    if not rests_on_enough(basis, minimum_basis):
+        return f"n={basis}, too few to compare"
+    return basis_words(metric_id, basis)
+
+
+def _too_few_why(metric_id: str, minimum_basis: int) -> str:
+    return f"resting on fewer than {minimum_basis} {METRICS[metric_id].basis_unit[1]}"
+
+
 def draw_charts(report: LeadershipReport) -> None:
     """A trend chart and a by-team chart for every metric (the by-team one when teams have
-    values)."""
+    values). Figures resting on too few are in the charts' tables, not in their drawings."""
+    minimum = report.minimum_basis
     for section in report.metrics:
         target = section.result.target
         section.trend_chart = line_chart(
-            [{"day": p.day, "value": p.value} for p in section.trend],
+            [
+                {
+                    "day": p.day,
+                    "value": p.value,
+                    "basis": basis_note(section.id, p.value, p.basis, minimum),
+                    "too_few": not p.enough(minimum),
+                }
+                for p in section.trend
+            ],
             x="day",
             y="value",
             title=f"{section.name}: {report.organisation}, over time",
@@ -469,13 +524,23 @@ def draw_charts(report: LeadershipReport) -> None:
             y_title=SHORT_NAMES.get(section.id, section.name),
             value_format=PERCENT,
             target=target,
+            note="basis",
+            note_title="Based on",
+            hide="too_few",
+            hidden_why=_too_few_why(section.id, minimum),
             height=120,
         )
         if any(value.value is not None for _, value in section.teams):
             day = report.breakdown.day.strftime("%d %b %Y") if report.breakdown.day else ""
             section.team_chart = bar_chart(
                 [
-                    {"team": name, "value": value.value, "status": value.status}
+                    {
+                        "team": name,
+                        "value": value.value,
+                        "status": value.status,
+                        "basis": basis_note(section.id, value.value, value.basis, minimum),
+                        "too_few": not value.enough(minimum),
+                    }
                     for name, value in section.teams
                 ],
                 category="team",
@@ -487,5 +552,9 @@ def draw_charts(report: LeadershipReport) -> None:
                 target=target,
                 status="status",
                 status_labels=STATUS_WORDS,
+                note="basis",
+                note_title="Based on",
+                hide="too_few",
+                hidden_why=_too_few_why(section.id, minimum),
                 width=260,
             )

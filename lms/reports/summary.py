@@ -1,6 +1,9 @@
 """The written summary of the leadership report, generated from its figures only: counts of
 red/amber/green, each metric against its target, changes over the snapshots shown, the spread
 across teams and the checklist's tally. It states what the figures say and never a cause. Pure.
+
+Changes and spreads leave out figures resting on fewer than `minimum_basis` units (see
+`lms.reports.trends`): a 500% from one learner is no place to say "it has fallen" from.
 """
 
 from __future__ import annotations
@@ -11,7 +14,16 @@ from dataclasses import dataclass
 from datetime import date
 
 from lms.charts import PERCENT, format_value
-from lms.metrics.definitions import AMBER, GREEN, METRICS, NOT_COMPUTABLE, RED, MetricResult
+from lms.metrics.definitions import (
+    AMBER,
+    BASIS_UNITS,
+    GREEN,
+    METRICS,
+    NOT_COMPUTABLE,
+    RED,
+    MetricResult,
+    basis_words,
+)
 from lms.reports.criteria import (
     CANNOT_SAY,
     MET,
@@ -20,7 +32,13 @@ from lms.reports.criteria import (
     CriterionGroup,
     lower_name,
 )
-from lms.reports.trends import ScopeValue, TrendPoint, change_over, spread
+from lms.reports.trends import (
+    ScopeValue,
+    TrendPoint,
+    change_over,
+    spread,
+    too_few_to_compare,
+)
 
 
 @dataclass(frozen=True)
@@ -84,7 +102,30 @@ def headline(results: Mapping[str, MetricResult], as_of: date) -> str:
     return text + "."
 
 
-def metric_sentence(result: MetricResult, trend: Sequence[TrendPoint] = ()) -> str:
+def _last_valued(trend: Sequence[TrendPoint]) -> TrendPoint:
+    return [point for point in trend if point.value is not None][-1]
+
+
+def _too_few_sentence(metric: str, trend: Sequence[TrendPoint], minimum_basis: int) -> str:
+    """Why a trend with earlier figures is not compared: the latest figure, or every earlier
+    one, rests on fewer than `minimum_basis` units."""
+    last = _last_valued(trend)
+    if not last.enough(minimum_basis):
+        return (
+            f"It rests on {basis_words(metric, last.basis or 0)}, too few to compare with "
+            "earlier figures."
+        )
+    return (
+        f"The earlier figures rest on fewer than {minimum_basis} {BASIS_UNITS[metric][1]} each, "
+        "too few to compare with."
+    )
+
+
+def metric_sentence(
+    result: MetricResult, trend: Sequence[TrendPoint] = (), *, minimum_basis: int
+) -> str:
+    """The metric against its target, and its change since the first figure of `trend` that
+    rests on at least `minimum_basis` units."""
     name = METRICS[result.metric].name
     if result.value is None:
         return f"{name} cannot be computed: {result.reason}."
@@ -95,7 +136,7 @@ def metric_sentence(result: MetricResult, trend: Sequence[TrendPoint] = ()) -> s
     else:
         word = "amber" if result.status == AMBER else "red"
         text = f"{name} is {_p(result.value)}, below the {_p(result.target)} target ({word})."
-    change = change_over(trend)
+    change = change_over(trend, minimum_basis=minimum_basis)
     if change is not None:
         points = change.delta * 100
         if change.direction == "unchanged":
@@ -106,18 +147,46 @@ def metric_sentence(result: MetricResult, trend: Sequence[TrendPoint] = ()) -> s
                 f" Since {_day(change.first.day)} it has {verb} from {_p(change.first.value)} "
                 f"({points:+.1f} percentage points)."
             )
+    elif too_few_to_compare(trend, minimum_basis=minimum_basis):
+        text += " " + _too_few_sentence(result.metric, trend, minimum_basis)
     return text
 
 
+def change_text(metric: str, trend: Sequence[TrendPoint], *, minimum_basis: int) -> str | None:
+    """The scorecard's "change over the trend shown", for example "+10.0 points since 01 Jun
+    2026"; None when there is no earlier figure at all."""
+    change = change_over(trend, minimum_basis=minimum_basis)
+    if change is not None:
+        since = change.first.day.strftime("%d %b %Y")
+        if change.direction == "unchanged":
+            return f"Unchanged since {since}"
+        return f"{change.delta * 100:+.1f} points since {since}"
+    if too_few_to_compare(trend, minimum_basis=minimum_basis):
+        last = _last_valued(trend)
+        if not last.enough(minimum_basis):
+            return "Too few to compare: this figure rests on " + basis_words(
+                metric, last.basis or 0
+            )
+        return (
+            f"Too few to compare: earlier figures rest on fewer than {minimum_basis} "
+            f"{BASIS_UNITS[metric][1]} each"
+        )
+    return None
+
+
 def team_spread_sentence(
-    by_team: Mapping[str, Sequence[tuple[str, ScopeValue]]], day: date | None
+    by_team: Mapping[str, Sequence[tuple[str, ScopeValue]]],
+    day: date | None,
+    *,
+    minimum_basis: int,
 ) -> str | None:
-    """The metric with a target whose teams differ most, lowest and highest named."""
+    """The metric with a target whose teams differ most, lowest and highest named, among the
+    teams whose figure rests on at least `minimum_basis` units."""
     widest = None
     for metric_id, values in by_team.items():
         if METRICS[metric_id].target_key is None:
             continue
-        found = spread(values)
+        found = spread(values, minimum_basis=minimum_basis)
         if found is None:
             continue
         (low_name, low), (high_name, high) = found
@@ -152,6 +221,7 @@ def written_summary(
     results: Mapping[str, MetricResult],
     as_of: date,
     *,
+    minimum_basis: int,
     trends: Mapping[str, Sequence[TrendPoint]] | None = None,
     by_team: Mapping[str, Sequence[tuple[str, ScopeValue]]] | None = None,
     breakdown_day: date | None = None,
@@ -161,7 +231,7 @@ def written_summary(
     others = [
         sentence
         for sentence in (
-            team_spread_sentence(by_team or {}, breakdown_day),
+            team_spread_sentence(by_team or {}, breakdown_day, minimum_basis=minimum_basis),
             checklist_sentence(checklist),
         )
         if sentence
@@ -169,7 +239,7 @@ def written_summary(
     return Summary(
         headline=headline(results, as_of),
         metrics=tuple(
-            metric_sentence(result, trends.get(metric_id, ()))
+            metric_sentence(result, trends.get(metric_id, ()), minimum_basis=minimum_basis)
             for metric_id, result in results.items()
         ),
         others=tuple(others),

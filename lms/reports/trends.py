@@ -1,5 +1,11 @@
 """Figures over time and across scopes, as plain data: a metric's trend (snapshots, then today's
-live value) and its values by team, region and cohort. Pure: no session, no Flask."""
+live value) and its values by team, region and cohort. Pure: no session, no Flask.
+
+A value resting on fewer units than the minimum basis (figure `minimum-basis`: one learner's
+pre/post pair can make decision quality 500%) is kept and shown, but never used to compare: a
+change starts from the first point resting on enough, and the spread across teams leaves such
+teams out. A basis of None (a snapshot stored before the basis was recorded) counts as enough,
+since nothing says otherwise."""
 
 from __future__ import annotations
 
@@ -14,6 +20,11 @@ from lms.metrics.definitions import AMBER, GREEN, NO_TARGET, NOT_COMPUTABLE, RED
 UNCHANGED_WITHIN = 0.0005
 
 
+def rests_on_enough(basis: int | None, minimum_basis: int) -> bool:
+    """Whether a value resting on `basis` units may be compared; an unknown basis may."""
+    return basis is None or basis >= minimum_basis
+
+
 @dataclass(frozen=True)
 class TrendPoint:
     day: date
@@ -21,6 +32,11 @@ class TrendPoint:
     status: str
     #: Computed for the report rather than read from a stored snapshot.
     live: bool = False
+    #: How many units the value rests on (None: not recorded).
+    basis: int | None = None
+
+    def enough(self, minimum_basis: int) -> bool:
+        return rests_on_enough(self.basis, minimum_basis)
 
 
 @dataclass(frozen=True)
@@ -30,6 +46,10 @@ class ScopeValue:
     value: float | None
     status: str
     reason: str | None = None
+    basis: int | None = None
+
+    def enough(self, minimum_basis: int) -> bool:
+        return rests_on_enough(self.basis, minimum_basis)
 
 
 @dataclass(frozen=True)
@@ -63,12 +83,24 @@ def trend_with_today(
     return [points[day] for day in sorted(points)]
 
 
-def change_over(points: Sequence[TrendPoint]) -> Change | None:
-    """From the first to the last point with a value (None with fewer than two such points)."""
+def change_over(points: Sequence[TrendPoint], *, minimum_basis: int) -> Change | None:
+    """From the first point with a value resting on at least `minimum_basis` units to the last
+    point with a value; None when there are not two such points, or when the last one itself
+    rests on too few (see `too_few_to_compare`)."""
     valued = [point for point in points if point.value is not None]
-    if len(valued) < 2:
+    if len(valued) < 2 or not valued[-1].enough(minimum_basis):
         return None
-    return Change(valued[0], valued[-1])
+    earlier = [point for point in valued[:-1] if point.enough(minimum_basis)]
+    if not earlier:
+        return None
+    return Change(earlier[0], valued[-1])
+
+
+def too_few_to_compare(points: Sequence[TrendPoint], *, minimum_basis: int) -> bool:
+    """True when there are points with a value to compare but `change_over` cannot, because the
+    last or every earlier one rests on fewer than `minimum_basis` units."""
+    valued = [point for point in points if point.value is not None]
+    return len(valued) >= 2 and change_over(points, minimum_basis=minimum_basis) is None
 
 
 def status_counts(values: Iterable[ScopeValue]) -> Counter[str]:
@@ -79,11 +111,14 @@ def status_counts(values: Iterable[ScopeValue]) -> Counter[str]:
 
 
 def spread(
-    values: Iterable[tuple[str, ScopeValue]],
+    values: Iterable[tuple[str, ScopeValue]], *, minimum_basis: int
 ) -> tuple[tuple[str, float], tuple[str, float]] | None:
-    """The lowest and highest (name, value) among the scopes with a value; None with fewer than
-    two. Ties go to the first name in the order given."""
-    valued = [(name, v.value) for name, v in values if v.value is not None]
+    """The lowest and highest (name, value) among the scopes with a value resting on at least
+    `minimum_basis` units; None with fewer than two. Ties go to the first name in the order
+    given."""
+    valued = [
+        (name, v.value) for name, v in values if v.value is not None and v.enough(minimum_basis)
+    ]
     if len(valued) < 2:
         return None
     low = min(valued, key=lambda item: item[1])

@@ -63,6 +63,7 @@ NAVIGATION = [
     ("curricula.framework", "Framework", None),
     ("utilisation.me", "My platform use", {"learner"}),
     ("certificates.mine", "Certificates", {"learner"}),
+    ("transcripts.mine", "Transcript", {"learner"}),
     ("demonstrations.queue", "Grading", {"manager", "admin"}),
     ("records.endorse", "Recognition", None),
     ("cohorts.index", "Cohorts", {"manager", "admin"}),

@@ -583,7 +583,12 @@ def test_signed_out_visitors_are_sent_to_sign_in(app: Flask, record: dict, url: 
 def test_the_transcript_is_linked_where_people_look_for_it(app: Flask, record: dict) -> None:
     learner = signed_in(app, LEARNER_EMAIL)
     assert 'href="/transcript"' in learner.get("/").get_data(as_text=True)
+    # In the main navigation too, marked as the current page when open.
+    nav = learner.get("/transcript").get_data(as_text=True).split('aria-label="Main"')[1]
+    nav = nav.split("</nav>")[0]
+    assert re.search(r'<a href="/transcript"[^>]*aria-current="page"[^>]*>Transcript</a>', nav)
     manager = signed_in(app, "manager@example.com")
+    assert ">Transcript</a>" not in manager.get("/").get_data(as_text=True).split("</nav>")[0]
     person = f'href="/people/{record["learner_id"]}/transcript"'
     enrolment_page = (
         f"/cohorts/{cohort_of(app, record['enrolment'])}/enrolments/{record['enrolment']}"

@@ -24,6 +24,7 @@ from werkzeug.test import encode_multipart
 from lms.accounts.models import User
 from lms.audit.models import AuditEvent
 from lms.certificates.models import Certificate
+from lms.core.timeutil import now_utc
 from lms.demonstrations import files, operations
 from lms.demonstrations.models import (
     CohortAssessor,
@@ -36,7 +37,7 @@ from lms.demonstrations.rubric import RubricError, score
 from lms.extensions import db
 from lms.figures import figure
 from lms.mail.models import OutboxMessage
-from lms.organisation.models import Enrolment, Holiday
+from lms.organisation.models import Cohort, Enrolment, Holiday
 from lms.organisation.operations import organisation
 from lms.privacy import erase_user, export_user_data
 from lms.stages.engine import evaluate, organisation_today, refresh
@@ -900,6 +901,24 @@ def test_a_sent_draft_cannot_be_sent_again(app, ctx, world) -> None:
         operations.open_draft(db.session.get(User, world.learner), task)
 
 
+def test_a_withdrawn_learner_keeps_their_draft_but_cannot_send_it(app, client, world) -> None:
+    sign_in(client, "learner@example.com")
+    submit(client, task_page(world), {**complete_form(app, world.task), "action": "save"})
+    with app.app_context():
+        enrolment = db.session.scalars(
+            select(Enrolment).where(Enrolment.user_id == world.learner)
+        ).first()
+        enrolment.status = "withdrawn"
+        db.session.commit()
+    response = submit(
+        client, task_page(world), {**complete_form(app, world.task), "action": "submit"}
+    )
+    assert response.status_code == 200
+    assert "You are no longer enrolled in this programme" in text(response)
+    assert submissions(app, world.learner) == [(1, "draft")]
+    assert events(app, "demonstration.submitted") == []
+
+
 def test_the_learner_cannot_change_a_sent_submission(app, client, world) -> None:
     sent = make_submitted(app, world.learner, world.task)
     before = get_submission(app, sent).answers
@@ -1320,6 +1339,35 @@ def test_another_admin_may_moderate(app, client, world, moderated: Moderated) ->
     assert not requirement_met(app, world.learner)
 
 
+def test_a_regrade_of_a_moderated_outcome_needs_moderating_again(
+    app, client, world, moderated: Moderated
+) -> None:
+    manager = FlaskClient(app, app.response_class, use_cookies=True)
+    sign_in(manager, "manager@example.com")
+    submit(manager, f"/grading/{moderated.submission}", levels_form(app, moderated.task, 1))
+    assessor = FlaskClient(app, app.response_class, use_cookies=True)
+    sign_in(assessor, "assessor@example.com")
+    submit(assessor, f"/grading/{moderated.submission}", levels_form(app, moderated.task, 1))
+    assert get_submission(app, moderated.submission).status == "needs-work"
+
+    # A third person's regrade does not overrule the two: it waits for someone to confirm it.
+    sign_in(client, "admin@example.com")
+    submit(client, f"/grading/{moderated.submission}", levels_form(app, moderated.task, 3))
+    assert get_submission(app, moderated.submission).status == "moderation"
+    assert grades_of(app, moderated.submission) == [
+        ("first", 10, False, True),
+        ("moderation", 10, False, True),
+        ("first", 20, True, False),
+    ]
+    assert not requirement_met(app, world.learner)
+    assert queue_rows(client) == []  # not theirs to confirm
+
+    assert names(queue_rows(manager, "?waiting_for=moderation")) == ["Learner"]
+    submit(manager, f"/grading/{moderated.submission}", levels_form(app, moderated.task, 3))
+    assert get_submission(app, moderated.submission).status == "proficient"
+    assert requirement_met(app, world.learner)
+
+
 def test_the_first_assessor_may_revise_before_moderation(
     app, client, world, moderated: Moderated
 ) -> None:
@@ -1361,6 +1409,37 @@ def test_the_queue_holds_only_the_managers_cohorts(app, client, world) -> None:
     assert client.get(f"/demonstrations/submissions/{theirs}").status_code == 404
     assert client.get(f"/grading?cohort={world.south}").status_code == 404
 
+    other = FlaskClient(app, app.response_class, use_cookies=True)
+    sign_in(other, "other.manager@example.com")
+    assert names(queue_rows(other)) == ["Oscar Outsider"]
+
+
+def test_a_withdrawn_enrolment_shows_its_old_manager_only_the_work_sent_before(
+    app, client, world
+) -> None:
+    # Oscar was in North, withdrew, and now learns in South: North's manager keeps what he sent
+    # while in North, and never sees what he sends for South.
+    with app.app_context():
+        north = db.session.get(Cohort, world.north)
+        left = enrol(
+            world.outsider, organisation_today() - timedelta(days=10), PROGRAMME, cohort=north
+        )
+        left.status, left.withdrawn_at = "withdrawn", now_utc() - timedelta(days=3)
+        db.session.commit()
+    before = make_submitted(
+        app, world.outsider, world.task, submitted_at=now_utc() - timedelta(days=5)
+    )
+    with app.app_context():
+        db.session.get(Submission, before).status = "needs-work"
+        db.session.commit()
+    after = make_submitted(app, world.outsider, world.task)
+    sign_in(client, "manager@example.com")
+    assert client.get(f"/demonstrations/submissions/{before}").status_code == 200
+    assert client.get(f"/grading/{after}").status_code == 404
+    assert client.get(f"/demonstrations/submissions/{after}").status_code == 404
+    assert "Oscar Outsider" not in names(queue_rows(client))
+    waiting = client.get("/dashboard/learners?figure=queue-waiting&value=all")
+    assert "Oscar Outsider" not in text(waiting)
     other = FlaskClient(app, app.response_class, use_cookies=True)
     sign_in(other, "other.manager@example.com")
     assert names(queue_rows(other)) == ["Oscar Outsider"]

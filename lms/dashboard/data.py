@@ -56,7 +56,13 @@ from lms.adoption.models import Feature, Platform, UsageEvent, feature_modules
 from lms.assessments.models import Assessment, Attempt
 from lms.curricula.models import LessonSection, Module, Programme, Stage
 from lms.demonstrations.models import DemonstrationTask, Submission
-from lms.demonstrations.operations import WAITING, age_in_working_days, sla_days, submitted_before
+from lms.demonstrations.operations import (
+    WAITING,
+    age_in_working_days,
+    enrolment_covers_submission,
+    sla_days,
+    submitted_before,
+)
 from lms.extensions import db
 from lms.figures import figure
 from lms.learning.models import ModuleCompletion, SectionProgress
@@ -271,16 +277,12 @@ def _band(best: Any) -> Any:
 
 def _waiting(view: View, columns: Iterable[Any], *conditions: ColumnElement[bool]) -> Select:
     """select(columns) of the submissions waiting (grading or moderation) from learners with an
-    enrolment in view in the task's programme; the enrolment may be withdrawn (their work still
-    waits)."""
+    enrolment in view in the task's programme; the enrolment may be withdrawn (work sent before
+    the withdrawal still waits), as in the grading queue."""
     in_view = (
         select(Enrolment.id)
         .join(User, User.id == Enrolment.user_id)
-        .where(
-            Enrolment.user_id == Submission.user_id,
-            Enrolment.programme_id == DemonstrationTask.programme_id,
-            *view.conditions,
-        )
+        .where(enrolment_covers_submission(), *view.conditions)
         .correlate(Submission, DemonstrationTask)
         .exists()
     )

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
@@ -82,15 +82,22 @@ def assessed_cohorts(user: User) -> Select:
     return select(Cohort.id).where(or_(Cohort.manager_id == user.id, Cohort.id.in_(named)))
 
 
+def enrolment_covers_submission() -> ColumnElement[bool]:
+    """SQL condition on Enrolment and Submission: the submission is work of that enrolment. A
+    withdrawn enrolment covers what was sent before the withdrawal, not work done later for
+    another cohort (whose manager grades it)."""
+    return and_(
+        Enrolment.user_id == Submission.user_id,
+        Enrolment.programme_id == DemonstrationTask.programme_id,
+        or_(Enrolment.status != "withdrawn", Submission.submitted_at <= Enrolment.withdrawn_at),
+    )
+
+
 def _assessable(user: User, cohort_id: int | None = None):
     """SQL condition on Submission (joined with its task): the learner is enrolled in the task's
     programme through a cohort `user` grades (`cohort_id`: through that cohort only)."""
     cohorts = assessed_cohorts(user) if not user.has_role("admin") else select(Cohort.id)
-    condition = and_(
-        Enrolment.user_id == Submission.user_id,
-        Enrolment.programme_id == DemonstrationTask.programme_id,
-        Enrolment.cohort_id.in_(cohorts),
-    )
+    condition = and_(enrolment_covers_submission(), Enrolment.cohort_id.in_(cohorts))
     if cohort_id is not None:
         condition = and_(condition, Enrolment.cohort_id == cohort_id)
     return exists().where(condition)
@@ -297,6 +304,11 @@ def missing(submission: Submission) -> dict[str, str]:
 
 
 def submit(submission: Submission) -> None:
+    if not is_active_learner(submission.user, submission.task):
+        # A withdrawn (or completed) enrolment keeps its draft, but nothing more is graded.
+        raise DemonstrationError(
+            "You are no longer enrolled in this programme, so this demonstration cannot be sent."
+        )
     gaps = missing(submission)
     if gaps:
         raise DemonstrationError(
@@ -406,6 +418,10 @@ def _grade_kind(submission: Submission, assessor: User) -> str:
         raise DemonstrationError(
             "This grade was moderated; another assessor regrades it, not the first assessor."
         )
+    if submission.status in FINAL:
+        # A regrade of a moderated outcome is a new first grade: another assessor confirms it,
+        # so no single person overrides what two agreed.
+        return "first"
     return "moderation"
 
 
@@ -425,7 +441,9 @@ def grade(
     except RubricError as problem:
         raise DemonstrationError(str(problem), field="levels") from problem
     now = now_utc()
-    replaced = [g for g in submission.current_grades if g.kind == kind]
+    reopened = task.moderated and kind == "first" and submission.status in FINAL
+    # Reopening a moderated outcome sets its moderation aside too: it has to be given again.
+    replaced = [g for g in submission.current_grades if g.kind == kind or reopened]
     for old in replaced:
         old.superseded_at = now
     new = Grade(

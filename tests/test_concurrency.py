@@ -8,6 +8,7 @@ them together.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from tests.support.learning import (
     module,
     proficient_submission,
     right_answers,
+    task,
 )
 
 pytestmark = [
@@ -170,3 +172,44 @@ def test_two_simultaneous_starts_make_one_attempt(
         )
         db.session.flush()
         db.session.rollback()
+
+
+def test_two_uploads_at_once_cannot_pass_the_quota_together(
+    app: Flask, users, curricula, monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    from lms.accounts.models import User
+    from lms.demonstrations import operations as demonstrations
+    from lms.demonstrations.models import EvidenceFile, Submission
+
+    monkeypatch.setitem(app.config, "LMS_UPLOAD_DIR", str(tmp_path))
+    monkeypatch.setitem(app.config, "LMS_EVIDENCE_QUOTA_BYTES", 1000)
+    learner = users["learner"]
+    with app.app_context():
+        enrol(learner, organisation_today() - timedelta(days=10))
+        demonstration = task(DEMONSTRATIONS["initial"])
+        item = next(i["id"] for i in demonstration.evidence if i["kind"] == "file")
+        draft = demonstrations.open_draft(db.session.get(User, learner), demonstration)
+        db.session.commit()
+        draft_id = draft.id
+
+    def upload() -> bool:
+        mine = db.session.get(Submission, draft_id)
+        notes = demonstrations.Upload(item, "notes.txt", b"a line of notes\n" * 40)  # 640 bytes
+        return demonstrations.save(mine, {}, [notes], []).ok
+
+    # Writing the file takes a moment, so without the lock both requests would have checked
+    # the quota before either stored its row.
+    from lms.demonstrations import files
+
+    store = files.store
+
+    def slow_store(*args, **kwargs):
+        time.sleep(0.3)
+        return store(*args, **kwargs)
+
+    monkeypatch.setattr(files, "store", slow_store)
+    # Each alone fits the 1,000-byte quota; together they would not: one is refused.
+    assert sorted(together(app, upload)) == [False, True]
+    with app.app_context():
+        sizes = db.session.scalars(select(EvidenceFile.size).where(EvidenceFile.user_id == learner))
+        assert list(sizes) == [640]

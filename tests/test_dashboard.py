@@ -865,6 +865,10 @@ def test_exports_module_rules() -> None:
     assert table.shown()[0][:3] == ["=1+1", "−3", "−12.5%"]
     assert exports.format_percent(-0.12) == "−12%" and exports.format_percent(0.5) == "50%"
     assert exports.format_percent(-0.0001) == "0%"
+    # A formula behind spaces or a line break is still a formula to some spreadsheets.
+    assert exports.neutralise(" =1+2") == "' =1+2"
+    assert exports.neutralise("\n@cmd") == "'\n@cmd"
+    assert exports.neutralise("a = b") == "a = b"
 
 
 def test_unknown_tables_and_formats_are_404(client, world) -> None:

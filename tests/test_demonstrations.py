@@ -599,6 +599,18 @@ def test_a_file_over_the_quota_is_refused(app, draft: Submission, monkeypatch) -
     assert [f.name for f in draft.files] == ["first.pdf"]
 
 
+def test_a_piece_of_evidence_holds_at_most_twenty_files(app, draft: Submission) -> None:
+    assert operations.save(draft, {}, [upload(f"a{n}.txt", b"note\n") for n in range(15)], []).ok
+    report = operations.save(draft, {}, [upload(f"b{n}.txt", b"note\n") for n in range(8)], [])
+    assert len(draft.files) == operations.MAX_FILES_PER_ITEM == 20
+    assert [m.split("”")[0] for m in report.problems["ev-screenshots"]] == [
+        "“b5.txt",
+        "“b6.txt",
+        "“b7.txt",
+    ]
+    assert "holds at most 20 files" in report.problems["ev-screenshots"][0]
+
+
 def test_files_of_one_request_count_together_against_the_quota(
     app, draft: Submission, monkeypatch
 ) -> None:
@@ -777,6 +789,13 @@ def test_a_file_is_served_with_the_type_read_from_its_content(app, client, world
     assert response.status_code == 200
     assert response.mimetype == "image/png"
     assert response.headers["Content-Disposition"] == "attachment; filename=evidence"
+
+
+def test_a_text_file_is_served_with_one_charset(app, client, world) -> None:
+    file_id = learner_file(app, world, "notes.txt", b"plain words\n")
+    sign_in(client, "learner@example.com")
+    response = client.get(f"/demonstrations/files/{file_id}", buffered=True)
+    assert response.headers["Content-Type"] == "text/plain; charset=utf-8"
 
 
 def test_the_cohorts_manager_downloads_a_file(app, client, world) -> None:

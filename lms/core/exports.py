@@ -154,8 +154,10 @@ def format_value(value: Any, column: Column) -> str:
 
 
 def neutralise(text: str) -> str:
-    """A text cell made safe from spreadsheet formula evaluation (see the module's rules)."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+    """A text cell made safe from spreadsheet formula evaluation (see the module's rules).
+    Leading spaces and line breaks do not hide a formula: some spreadsheets skip them."""
+    risky = text.startswith(FORMULA_STARTS) or text.lstrip(" \n\r\t").startswith(FORMULA_STARTS)
+    return "'" + text if risky else text
 
 
 def _csv_header(column: Column) -> str:

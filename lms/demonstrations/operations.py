@@ -4,6 +4,7 @@ moderation and regrades, and who may see or grade what."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -34,6 +35,8 @@ from lms.organisation.operations import organisation, working_days
 from lms.stages.engine import after_graded_event
 
 WAITING = ("submitted", "moderation")
+#: Files one piece of evidence may hold: enough for screenshots, too few to flood a grader.
+MAX_FILES_PER_ITEM = 20
 FINAL = ("needs-work", "proficient")
 
 
@@ -251,11 +254,25 @@ def save(
             files.remove_if_unused(file_row.stored_name)
 
     kinds = {item["id"]: item["kind"] for item in submission.task.evidence}
+    if uploads:
+        # One upload at a time per learner: two requests at once would each see the other's
+        # files as unused quota. (PostgreSQL locks the row; SQLite has one writer anyway.)
+        db.session.execute(
+            select(User.id).where(User.id == submission.user_id).with_for_update()
+        ).all()
+    held = Counter(f.evidence_id for f in submission.files)
     pending = 0
     for upload in uploads:
         if kinds.get(upload.evidence_id) != "file":
             continue
         name = files.safe_name(upload.name)
+        if held[upload.evidence_id] >= MAX_FILES_PER_ITEM:
+            report.add(
+                upload.evidence_id,
+                f"“{name}” was not kept: a piece of evidence holds at most "
+                f"{MAX_FILES_PER_ITEM} files. Remove some, or combine them into one.",
+            )
+            continue
         try:
             kind = files.check(name, upload.content, submission.user_id, pending)
         except files.UploadRefused as refused:
@@ -263,6 +280,7 @@ def save(
             continue
         stored, digest = files.store(upload.content, kind)
         pending += len(upload.content)
+        held[upload.evidence_id] += 1
         submission.files.append(
             EvidenceFile(
                 user_id=submission.user_id,

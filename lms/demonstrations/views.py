@@ -236,7 +236,8 @@ def download(file_id: int) -> Response:
         abort(404)
     response = send_file(
         path,
-        mimetype=row.content_type,
+        # The bare type: Werkzeug adds "; charset=utf-8" to text itself, and twice is malformed.
+        mimetype=row.content_type.split(";")[0].strip(),
         as_attachment=True,
         download_name=row.name,
         max_age=0,

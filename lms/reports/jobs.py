@@ -76,7 +76,11 @@ def run(job_id: int) -> None:
         db.session.rollback()
         job = db.session.get(ReportJob, job_id)
         job.status = "failed"
-        job.error = str(error)[:500]
+        # The exception's text stays in the log: it may name hosts, paths or SQL.
+        job.error = (
+            f"it stopped at “{job.step or 'the start'}” ({type(error).__name__}); the server's "
+            f"log holds the details of report job {job_id}"
+        )[:500]
     job.finished_at = now_utc()
     db.session.commit()
 

@@ -34,6 +34,7 @@ from lms.reports.trends import ScopeValue, TrendPoint, change_over, thinned, tre
 from lms.stages.engine import organisation_today
 from lms.stages.models import StagePromotion
 from tests.conftest import login, make_user, submit
+from tests.support.rq import queued_app
 
 STAGES = [
     ("initial", "Initial Adoption", 0, 30),
@@ -988,50 +989,24 @@ def test_finished_jobs_are_pruned_after_a_day(app: Flask, world) -> None:
 def test_the_report_job_runs_on_an_rq_worker_when_configured(
     app: Flask, world, database_url: str, monkeypatch
 ) -> None:
-    import os
-    import secrets as token_maker
-
-    redis = pytest.importorskip("redis")
-    rq = pytest.importorskip("rq")
-    from lms import create_app
-    from tests.conftest import config_for_tests
-
-    connection = redis.Redis.from_url("redis://127.0.0.1:6379/14", socket_connect_timeout=1)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    queue_name = f"lms-test-{token_maker.token_hex(4)}"
-    queued_app = create_app(
-        config_for_tests(
-            database_url,
-            LMS_JOB_QUEUE="rq",
-            LMS_REDIS_URL="redis://127.0.0.1:6379/14",
-            LMS_JOB_QUEUE_NAME=queue_name,
-            LMS_REPORT_BACKGROUND_FROM_ENROLMENTS=0,
-        )
-    )
-    client = queued_app.test_client()
-    login(client, "leader@example.com")
-    response = submit(client, "/reports/leadership", {}, to="/reports/leadership/pdf")
-    job_id = int(response.headers["Location"].rsplit("/", 1)[-1])
-    with queued_app.app_context():
-        assert db.session.get(ReportJob, job_id).status == "queued"  # nothing ran here
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SECRET_KEY", "worker-secret-for-the-test")
-    monkeypatch.setenv("LMS_CURRICULA_PATH", app.config["LMS_CURRICULA_PATH"])
-    queue = rq.Queue(queue_name, connection=connection)
-    rq.SimpleWorker([queue], connection=connection).work(burst=True)
-    with queued_app.app_context():
-        db.session.expire_all()
-        job = db.session.get(ReportJob, job_id)
-        assert job.status == "done", job.error
-        assert job.size > 1000
-        db.session.remove()
-        db.engine.dispose()
-    queue.delete(delete_jobs=True)
+    with queued_app(
+        database_url,
+        monkeypatch,
+        LMS_REPORT_BACKGROUND_FROM_ENROLMENTS=0,
+        worker_env={"LMS_CURRICULA_PATH": app.config["LMS_CURRICULA_PATH"]},
+    ) as queued:
+        client = queued.app.test_client()
+        login(client, "leader@example.com")
+        response = submit(client, "/reports/leadership", {}, to="/reports/leadership/pdf")
+        job_id = int(response.headers["Location"].rsplit("/", 1)[-1])
+        with queued.app.app_context():
+            assert db.session.get(ReportJob, job_id).status == "queued"  # nothing ran here
+        queued.work()
+        with queued.app.app_context():
+            db.session.expire_all()
+            job = db.session.get(ReportJob, job_id)
+            assert job.status == "done", job.error
+            assert job.size > 1000
 
 
 # The command line ------------------------------------------------------------------------------

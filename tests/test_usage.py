@@ -24,6 +24,7 @@ from lms.api import tokens
 from lms.audit.models import AuditEvent
 from lms.extensions import db
 from tests.conftest import CURRICULA, login, make_user, submit
+from tests.support.rq import queued_app
 
 HEADER = "email,platform,feature,timestamp,count,event_id\n"
 GOOD_AND_BAD = (
@@ -925,60 +926,30 @@ def test_a_large_upload_runs_on_an_rq_worker_when_configured(
 ) -> None:
     """With LMS_JOB_QUEUE=rq the job waits in Redis until a worker (here an in-process one, as
     `rq worker` would run) takes it; its state lives in the database throughout."""
-    import os
-    import secrets as token_maker
-
-    redis = pytest.importorskip("redis")
-    rq = pytest.importorskip("rq")
-    from lms import create_app
-    from tests.conftest import config_for_tests
-
-    connection = redis.Redis.from_url("redis://127.0.0.1:6379/14", socket_connect_timeout=1)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("no Redis on 127.0.0.1:6379")
-    queue_name = f"lms-test-{token_maker.token_hex(4)}"
-    queued_app = create_app(
-        config_for_tests(
-            database_url,
-            LMS_JOB_QUEUE="rq",
-            LMS_REDIS_URL="redis://127.0.0.1:6379/14",
-            LMS_JOB_QUEUE_NAME=queue_name,
-        )
-    )
     monkeypatch.setattr(usage_jobs, "BACKGROUND_FROM_ROWS", 2)
     body = "user,platform,feature,timestamp\n" + "\n".join(
         f"learner@example.com,marketing-automation,segmentation,2026-01-0{day}T09:00:00Z"
         for day in range(1, 6)
     )
-    client = queued_app.test_client()
-    login(client, "manager@example.com")
-    response = submit(
-        client,
-        "/adoption/usage/import",
-        {"file": (io.BytesIO(body.encode()), "big.csv")},
-        content_type="multipart/form-data",
-    )
-    assert response.status_code == 302 and "/adoption/jobs/" in response.headers["Location"]
-    with queued_app.app_context():
-        job = db.session.scalar(select(ImportJob))
-        assert job.status == "queued"  # nothing ran in the web process
-        job_id = job.id
-    # The worker builds its own app from the environment, as `rq worker lms` would.
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("SECRET_KEY", "worker-secret-for-the-test")
-    queue = rq.Queue(queue_name, connection=connection)
-    rq.SimpleWorker([queue], connection=connection).work(burst=True)
-    with queued_app.app_context():
-        db.session.expire_all()
-        job = db.session.get(ImportJob, job_id)
-        assert (job.status, job.accepted, job.total_rows) == ("done", 5, 5)
-        db.session.remove()
-        db.engine.dispose()
-    queue.delete(delete_jobs=True)
+    with queued_app(database_url, monkeypatch) as queued:
+        client = queued.app.test_client()
+        login(client, "manager@example.com")
+        response = submit(
+            client,
+            "/adoption/usage/import",
+            {"file": (io.BytesIO(body.encode()), "big.csv")},
+            content_type="multipart/form-data",
+        )
+        assert response.status_code == 302 and "/adoption/jobs/" in response.headers["Location"]
+        with queued.app.app_context():
+            job = db.session.scalar(select(ImportJob))
+            assert job.status == "queued"  # nothing ran in the web process
+            job_id = job.id
+        queued.work()
+        with queued.app.app_context():
+            db.session.expire_all()
+            job = db.session.get(ImportJob, job_id)
+            assert (job.status, job.accepted, job.total_rows) == ("done", 5, 5)
 
 
 def test_usage_files_may_carry_columns_we_do_not_use(app, client, people) -> None:

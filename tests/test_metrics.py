@@ -16,7 +16,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, func, insert, select
 
-from lms.adoption.models import Feature, Platform, UsageEvent, feature_modules
+from lms.adoption.models import Feature, UsageEvent
 from lms.adoption.records import (
     CampaignLog,
     Endorsement,
@@ -36,6 +36,7 @@ from lms.organisation.models import Cohort, Enrolment, OrgUnit
 from lms.organisation.operations import organisation
 from lms.stages.models import StagePromotion
 from tests.conftest import CURRICULA, login, make_user
+from tests.support.adoption import programme_teaching_features
 
 AS_OF = date(2026, 6, 30)
 #: The figures, passed in so the pure tests need no application.
@@ -790,38 +791,7 @@ def build_world() -> dict[str, int]:
     team_b = OrgUnit(kind="team", name="Field Marketing", parent_id=region.id)
     team_c = OrgUnit(kind="team", name="Elsewhere")
     db.session.add_all([team_a, team_b, team_c])
-    programme = Programme(
-        slug="p",
-        kind="platform",
-        title="Platform",
-        summary="s",
-        source="t",
-        version="1.0.0",
-        content_hash="h",
-        gates={},
-    )
-    db.session.add(programme)
-    db.session.flush()
-    module = Module(programme_id=programme.id, slug="m", position=1, title="M")
-    platform = Platform(slug="pl", name="Platform")
-    db.session.add_all([module, platform])
-    db.session.flush()
-    features = [
-        Feature(
-            platform_id=platform.id,
-            slug=f"f{n}",
-            position=n,
-            name=f"F{n}",
-            description="",
-            iri=f"https://example.com/f{n}",
-        )
-        for n in (1, 2)
-    ]
-    db.session.add_all(features)
-    db.session.flush()
-    db.session.execute(
-        insert(feature_modules), [{"feature_id": f.id, "module_id": module.id} for f in features]
-    )
+    programme, module, features = programme_teaching_features("p", "platform")
     manager = make_user("boss@example.com", ("manager",))
     other_manager = make_user("other.boss@example.com", ("manager",))
     learners = [make_user(f"l{n}@example.com", team=team_a if n < 3 else team_b) for n in range(4)]

@@ -16,9 +16,9 @@ from flask import Flask
 from sqlalchemy import func, insert, select
 
 from lms.accounts.models import User
-from lms.adoption.models import Feature, Platform, UsageEvent, feature_modules
+from lms.adoption.models import UsageEvent
 from lms.adoption.records import CampaignLog, Endorsement, MetricBaseline, MetricSnapshot
-from lms.curricula.models import FrameworkDocument, Module, Programme, Stage
+from lms.curricula.models import FrameworkDocument, Stage
 from lms.extensions import db
 from lms.learning.models import ModuleCompletion
 from lms.metrics import definitions as d
@@ -34,6 +34,7 @@ from lms.reports.trends import ScopeValue, TrendPoint, change_over, thinned, tre
 from lms.stages.engine import organisation_today
 from lms.stages.models import StagePromotion
 from tests.conftest import login, make_user, submit
+from tests.support.adoption import programme_teaching_features
 from tests.support.rq import queued_app
 
 STAGES = [
@@ -138,38 +139,7 @@ def build_organisation() -> dict:
     alpha = OrgUnit(kind="team", name="Alpha", parent_id=north.id)
     beta = OrgUnit(kind="team", name=BETA, parent_id=north.id)
     db.session.add_all([alpha, beta])
-    programme = Programme(
-        slug="platform",
-        kind="platform-track",
-        title="Platform",
-        summary="s",
-        source="t",
-        version="1.0.0",
-        content_hash="h",
-        gates={},
-    )
-    db.session.add(programme)
-    db.session.flush()
-    module = Module(programme_id=programme.id, slug="m", position=1, title="M")
-    platform = Platform(slug="pl", name="Platform")
-    db.session.add_all([module, platform])
-    db.session.flush()
-    features = [
-        Feature(
-            platform_id=platform.id,
-            slug=f"f{n}",
-            position=n,
-            name=f"F{n}",
-            description="",
-            iri=f"https://example.com/f{n}",
-        )
-        for n in (1, 2)
-    ]
-    db.session.add_all(features)
-    db.session.flush()
-    db.session.execute(
-        insert(feature_modules), [{"feature_id": f.id, "module_id": module.id} for f in features]
-    )
+    programme, module, features = programme_teaching_features("platform", "platform-track")
     manager = make_user("boss@example.com", ("manager",))
     ada, bo, cy = (
         make_user(f"{name.split()[0].lower()}@example.com", name=name, team=team)

@@ -1162,6 +1162,12 @@ def test_a_proficient_grade_counts_toward_the_gate(app, client, world) -> None:
         (met,) = (r for r in state.gate if r.met)
         assert met.key == f"demonstration-proficient:{TASK}"
         assert (met.evidence["demonstration"], met.evidence["submission"]) == (TASK, sent)
+        cohort_id, enrolment_id = enrolment.cohort_id, enrolment.id
+        graded_on = db.session.get(Submission, sent).graded_at.isoformat()[:10]
+    # The manager's enrolment page says what met it, in words.
+    page = text(client.get(f"/cohorts/{cohort_id}/enrolments/{enrolment_id}"))
+    assert f"submission {sent} graded proficient on {graded_on}" in page
+    assert "graded_at" not in page
 
 
 def test_a_needs_work_grade_does_not_count(app, client, world) -> None:

@@ -317,20 +317,6 @@ def learners_to_enrol(cohort: Cohort, query: str, limit: int = 25) -> list[User]
 # One enrolment --------------------------------------------------------------------------------
 
 
-def evidence_text(evidence: dict[str, Any] | None) -> str:
-    """What met a requirement, in words: the completion date or the passing attempt."""
-    if not evidence:
-        return ""
-    if "completed_at" in evidence:
-        return f"completed on {evidence['completed_at'][:10]}"
-    if "attempt" in evidence:
-        score = evidence.get("score")
-        when = (evidence.get("submitted_at") or "")[:10]
-        scored = f" scored {score:.0%}" if isinstance(score, int | float) else ""
-        return f"attempt {evidence['attempt']}{scored}" + (f" on {when}" if when else "")
-    return ", ".join(f"{key}: {value}" for key, value in evidence.items())
-
-
 @dataclass
 class TimedAssessment:
     assessment: Assessment

@@ -44,6 +44,7 @@ from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment
 from lms.security import roles_required
 from lms.stages.engine import organisation_today
+from lms.stages.requirements import describe_evidence
 
 bp = Blueprint("cohorts", __name__)
 for_managers = roles_required("manager", "admin")
@@ -305,7 +306,7 @@ def enrolment(cohort_id: int, enrolment_id: int) -> str:
         record=record,
         enrolment=enrolment,
         state=record.state,
-        evidence_text=queries.evidence_text,
+        evidence_text=describe_evidence,
         action_form=EnrolmentActionForm(),
     )
 

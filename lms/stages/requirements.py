@@ -43,7 +43,12 @@ class RequirementKind:
     def evaluate(
         self, facts: Any, catalogue: Catalogue, user_id: int, programme_id: int, ref: str
     ) -> dict[str, Any] | None:
-        """Evidence (a JSON-able dict) when met, else None."""
+        """Evidence (a JSON-able dict) when met, else None. It names its reference under the
+        key `refers_to`, which is how `describe_evidence` finds the kind again."""
+        raise NotImplementedError
+
+    def describe(self, evidence: dict[str, Any]) -> str:
+        """The evidence in words, for the people who manage the enrolment."""
         raise NotImplementedError
 
 
@@ -69,6 +74,9 @@ class ModuleCompleted(RequirementKind):
         if when is None:
             return None
         return {"module": ref, "completed_at": when.isoformat()}
+
+    def describe(self, evidence: dict[str, Any]) -> str:
+        return f"completed on {evidence['completed_at'][:10]}"
 
 
 class AssessmentPassed(RequirementKind):
@@ -113,6 +121,12 @@ class AssessmentPassed(RequirementKind):
             "submitted_at": when.isoformat() if when else None,
         }
 
+    def describe(self, evidence: dict[str, Any]) -> str:
+        score = evidence.get("score")
+        when = (evidence.get("submitted_at") or "")[:10]
+        scored = f" scored {score:.0%}" if isinstance(score, int | float) else ""
+        return f"attempt {evidence['attempt']}{scored}" + (f" on {when}" if when else "")
+
 
 class DemonstrationProficient(RequirementKind):
     id = "demonstration-proficient"
@@ -149,10 +163,26 @@ class DemonstrationProficient(RequirementKind):
             "graded_at": when.isoformat() if when else None,
         }
 
+    def describe(self, evidence: dict[str, Any]) -> str:
+        when = (evidence.get("graded_at") or "")[:10]
+        return f"submission {evidence['submission']} graded proficient" + (
+            f" on {when}" if when else ""
+        )
+
 
 REQUIREMENT_KINDS: dict[str, RequirementKind] = {
     kind.id: kind() for kind in (ModuleCompleted, AssessmentPassed, DemonstrationProficient)
 }
+
+
+def describe_evidence(evidence: dict[str, Any] | None) -> str:
+    """What met a requirement, in words, by the kind whose reference the evidence names."""
+    if not evidence:
+        return ""
+    for kind in REQUIREMENT_KINDS.values():
+        if kind.refers_to in evidence:
+            return kind.describe(evidence)
+    return ", ".join(f"{key}: {value}" for key, value in evidence.items())
 
 
 def requirement_key(kind: str, ref: str) -> str:

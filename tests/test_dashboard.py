@@ -692,6 +692,8 @@ def download(client, fmt: str, table: str, **args) -> bytes:
     response = client.get("/dashboard", query_string={"format": fmt, "table": table, **args})
     assert response.status_code == 200, (fmt, table, response.status_code)
     assert "attachment" in response.headers["Content-Disposition"]
+    # Names and figures: never kept by a shared cache.
+    assert response.headers["Cache-Control"] == "private, no-store"
     return response.data
 
 

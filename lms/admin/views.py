@@ -23,6 +23,7 @@ from lms.admin.forms import (
 )
 from lms.audit.models import AuditEvent
 from lms.audit.operations import record
+from lms.core.downloads import attachment
 from lms.core.paging import paginate
 from lms.core.timeutil import now_utc
 from lms.curricula.models import ContentVersion, Programme
@@ -200,10 +201,8 @@ def export(user_id: int) -> Response:
     data = {"exported_at": now_utc().isoformat(), "user_id": user.id, **export_user_data(user)}
     record("user.data_exported", target=user)
     db.session.commit()
-    return Response(
-        json.dumps(data, indent=2, default=str),
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="user-{user.id}-data.json"'},
+    return attachment(
+        json.dumps(data, indent=2, default=str), "application/json", f"user-{user.id}-data.json"
     )
 
 

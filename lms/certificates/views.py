@@ -27,6 +27,7 @@ from lms.accounts.models import User
 from lms.certificates import operations
 from lms.certificates.badge import credential
 from lms.certificates.models import Certificate
+from lms.core.downloads import attachment
 from lms.core.paging import paginate
 from lms.core.pdf import html_to_pdf
 from lms.core.timeutil import now_utc
@@ -76,12 +77,7 @@ def pdf(code: str) -> Response:
         verify_url=verify_url(certificate),
         organisation=organisation(),
     )
-    response = Response(html_to_pdf(html), mimetype="application/pdf")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="certificate-{certificate.code}.pdf"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(html_to_pdf(html), "application/pdf", f"certificate-{certificate.code}.pdf")
 
 
 @bp.route("/certificates/<code>/badge.json")
@@ -92,14 +88,11 @@ def badge(code: str) -> Response:
         # A credential file outlives any page: never hand out one for a revoked achievement.
         abort(410, description="This certificate was revoked; there is no badge for it.")
     document = credential(certificate, certificate.user.email, organisation().name)
-    response = Response(
-        json.dumps(document, indent=2, ensure_ascii=False), mimetype="application/ld+json"
+    return attachment(
+        json.dumps(document, indent=2, ensure_ascii=False),
+        "application/ld+json",
+        f"badge-{certificate.code}.json",
     )
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="badge-{certificate.code}.json"'
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
 
 
 class VerifyForm(FlaskForm):

@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
+from lms.core.downloads import attachment
 from lms.core.exports import CSV_TYPE, XLSX_TYPE, Table, to_csv, to_xlsx
 from lms.core.forms import choices
 from lms.core.paging import paginate_rows
@@ -109,11 +110,7 @@ def _download(table: Table, fmt: str, today: date) -> Response:
     else:
         body, mimetype, suffix = to_xlsx(table), XLSX_TYPE, "xlsx"
     filename = f"{table.name}-{today.isoformat()}.{suffix}"
-    return Response(
-        body,
-        mimetype=mimetype,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(body, mimetype, filename)
 
 
 def _page_number(name: str = "page") -> int:

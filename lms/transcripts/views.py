@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from lms.accounts.models import User
 from lms.audit.operations import record
+from lms.core.downloads import attachment
 from lms.core.pdf import html_to_pdf
 from lms.extensions import db
 from lms.security import signed_in
@@ -43,13 +44,10 @@ def _pdf(transcript: Transcript) -> Response:
         "certificates.verify_lookup"
     )
     html = render_template("transcripts/transcript_pdf.html", t=transcript, verify_url=verify_url)
-    response = Response(html_to_pdf(html), mimetype="application/pdf")
     filename = (
         f"transcript-{name_slug(transcript.learner_name)}-{transcript.generated_on.isoformat()}.pdf"
     )
-    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachment(html_to_pdf(html), "application/pdf", filename)
 
 
 @bp.route("/transcript")

@@ -9,7 +9,7 @@ Nothing here writes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from lms.accounts.models import User
 from lms.adoption import utilisation
 from lms.adoption.models import Feature, Platform, UsageEvent, feature_modules
 from lms.core.paging import Page
+from lms.core.timeutil import start_of_day
 from lms.curricula.models import Module
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment, OrgUnit
@@ -78,12 +79,6 @@ class Frames:
     learners: pd.DataFrame
 
 
-def _start_of(day: date, zone: str) -> datetime:
-    """The UTC moment (naive, as stored) at which `day` begins in time zone `zone`."""
-    moment = datetime.combine(day, time(), ZoneInfo(zone)).astimezone(UTC)
-    return moment.replace(tzinfo=None)
-
-
 def _local_day(moment: datetime | None, zone: str) -> date | None:
     if moment is None:
         return None
@@ -95,7 +90,7 @@ def load(scope: Scope, as_of: date, zone: str, usage_from: date | None = None) -
     """The scope's frames on `as_of`, with the usage of the days `usage_from` … `as_of` (by
     default the trend's: `utilisation.usage_needed_from`) and each pair's last use over all
     time. Six queries."""
-    end = _start_of(as_of + timedelta(days=1), zone)
+    end = start_of_day(as_of + timedelta(days=1), zone)
     learner_ids = scope.learner_ids()
 
     rows = db.session.execute(
@@ -183,7 +178,7 @@ def load(scope: Scope, as_of: date, zone: str, usage_from: date | None = None) -
         columns=["feature", "slug", "name", "platform", "retired_on"],
     )
 
-    start = _start_of(usage_from or _default_usage_from(as_of), zone)
+    start = start_of_day(usage_from or _default_usage_from(as_of), zone)
     usage = pd.DataFrame(
         db.session.execute(
             select(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, available_timezones
 
 
@@ -18,6 +18,11 @@ def as_utc(value: datetime) -> datetime:
 def local_date(moment: datetime, zone: str) -> date:
     """The calendar day `moment` falls on in time zone `zone`."""
     return as_utc(moment).astimezone(ZoneInfo(zone)).date()
+
+
+def start_of_day(day: date, zone: str) -> datetime:
+    """The UTC moment (naive, as stored) at which `day` begins in time zone `zone`."""
+    return datetime.combine(day, time(), ZoneInfo(zone)).astimezone(UTC).replace(tzinfo=None)
 
 
 def is_valid_time_zone(name: str) -> bool:

@@ -32,10 +32,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import (
@@ -54,6 +53,7 @@ from sqlalchemy.orm import aliased
 from lms.accounts.models import User
 from lms.adoption.models import Feature, Platform, UsageEvent, feature_modules
 from lms.assessments.models import Assessment, Attempt
+from lms.core.timeutil import start_of_day
 from lms.curricula.models import LessonSection, Module, Programme, Stage
 from lms.demonstrations.models import DemonstrationTask, Submission
 from lms.demonstrations.operations import (
@@ -189,7 +189,7 @@ class View:
     @property
     def day_end(self) -> datetime:
         """The end of `today` in the organisation's calendar, as naive UTC (as stored)."""
-        return _start_of(self.today + timedelta(days=1), self.zone)
+        return start_of_day(self.today + timedelta(days=1), self.zone)
 
     @property
     def window_days(self) -> int:
@@ -197,12 +197,7 @@ class View:
 
     @property
     def window_start(self) -> datetime:
-        return _start_of(self.today - timedelta(days=self.window_days - 1), self.zone)
-
-
-def _start_of(day: date, zone: str) -> datetime:
-    moment = datetime.combine(day, time(), ZoneInfo(zone)).astimezone(UTC)
-    return moment.replace(tzinfo=None)
+        return start_of_day(self.today - timedelta(days=self.window_days - 1), self.zone)
 
 
 # Shared conditions (a count and its drill-down use the same one) ----------------------------

@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 from flask import current_app, has_request_context, url_for
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
@@ -17,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
 from lms.audit.operations import record
-from lms.core.timeutil import local_date, now_utc
+from lms.core.timeutil import local_date, now_utc, start_of_day
 from lms.demonstrations import files
 from lms.demonstrations.models import (
     CohortAssessor,
@@ -405,8 +404,7 @@ def submitted_before(min_age: int, today: date | None = None) -> datetime:
     day = today
     while working_days(org, day, today) < min_age:
         day -= timedelta(days=1)
-    next_midnight = datetime.combine(day + timedelta(days=1), time(), ZoneInfo(org.time_zone))
-    return next_midnight.astimezone(UTC).replace(tzinfo=None)
+    return start_of_day(day + timedelta(days=1), org.time_zone)
 
 
 def age_in_working_days(moment: datetime | None, today: date | None = None) -> int:

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy import Select, func, or_, select, union_all
@@ -33,6 +32,7 @@ from lms.adoption.records import (
     ProcessStepChange,
 )
 from lms.assessments.models import Assessment, Attempt, AttemptItem
+from lms.core.timeutil import start_of_day
 from lms.curricula.models import FrameworkDocument, Module
 from lms.extensions import db
 from lms.figures import figure
@@ -134,10 +134,7 @@ def _local_days(values: Iterable[Any], zone: str) -> pd.Series:
 
 def _utc_bounds(first_day: date, last_day: date, zone: str) -> tuple[datetime, datetime]:
     """From the start of `first_day` to the end of `last_day` in `zone`, as naive UTC."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(first_day, time(), tz).astimezone(UTC).replace(tzinfo=None)
-    end = datetime.combine(last_day + timedelta(days=1), time(), tz).astimezone(UTC)
-    return start, end.replace(tzinfo=None)
+    return start_of_day(first_day, zone), start_of_day(last_day + timedelta(days=1), zone)
 
 
 def _window_bounds(as_of: date, days: int, zone: str) -> tuple[datetime, datetime]:

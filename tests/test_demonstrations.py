@@ -1533,6 +1533,15 @@ def test_a_submission_past_five_working_days_is_flagged(app, client, world, froz
     assert sorted(names(queue_rows(client, "?age=2"))) == ["Learner", "Other Learner"]
 
 
+def test_the_home_page_counts_what_waits_and_what_is_late(app, client, world, frozen) -> None:
+    sign_in(client, "manager@example.com")
+    assert "Nothing is waiting for you." in text(client.get("/"))
+    make_submitted(app, world.learner, world.task, submitted_at=frozen - timedelta(days=8))
+    make_submitted(app, world.learner2, world.task, submitted_at=frozen - timedelta(days=5))
+    home = " ".join(text(client.get("/")).split())
+    assert "2 submissions waiting for you, 1 past the 5-working-day target." in home
+
+
 def test_holidays_do_not_count_as_working_days(app, client, world, frozen) -> None:
     make_submitted(app, world.learner, world.task, submitted_at=frozen - timedelta(days=8))
     with app.app_context():

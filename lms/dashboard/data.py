@@ -829,19 +829,9 @@ class Figures:
                 total = cells.setdefault(feature, AdoptionCell(0, 0))
                 total.taught += cell.taught
                 total.adopted += cell.adopted
-        return AdoptionRow(None, "All learners in view", self.adoption_learners, cells)
-
-    @cached_property
-    def adoption_learners(self) -> int:
-        return (
-            db.session.scalar(
-                select(func.count(distinct(Enrolment.user_id)))
-                .select_from(Enrolment)
-                .join(User, User.id == Enrolment.user_id)
-                .where(*_in_force(self.view))
-            )
-            or 0
-        )
+        # A learner has one team, so the teams' distinct learners add up to the whole.
+        learners = sum(row.learners for row in self.adoption)
+        return AdoptionRow(None, "All learners in view", learners, cells)
 
     def adoption_learner_statement(self) -> Select:
         """The learners in the adoption group, by name (for the per-learner table)."""

@@ -11,7 +11,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app, has_request_context, url_for
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from lms.accounts.models import User
@@ -545,16 +545,15 @@ def remove_assessor(row: CohortAssessor) -> None:
     db.session.delete(row)
 
 
-def count_waiting(user: User, min_age: int | None = None) -> int:
-    statement = queue_statement(user, QueueFilters(min_age=min_age)).order_by(None).options()
-    return db.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
-
-
 def waiting_summary(user: User) -> dict[str, int]:
     """For the home page: how many wait for `user`, and how many are past the grading target
-    (more than `grading-sla-working-days` working days)."""
-    return {
-        "waiting": count_waiting(user),
-        "late": count_waiting(user, min_age=sla_days() + 1),
-        "sla": sla_days(),
-    }
+    (more than `grading-sla-working-days` working days), in one scan of the queue."""
+    sla = sla_days()
+    waiting = queue_statement(user, QueueFilters()).order_by(None).options().subquery()
+    late = waiting.c.submitted_at < submitted_before(sla + 1)
+    total, past = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(case((late, 1), else_=0)), 0)).select_from(
+            waiting
+        )
+    ).one()
+    return {"waiting": total, "late": int(past), "sla": sla}

@@ -1100,3 +1100,17 @@ def test_cohort_pages_have_unique_ids_and_no_inline_script(client, cohort, progr
         for target in re.findall(r'<label for="([^"]+)"', page):
             assert target in ids, (url, target)
         assert not re.search(r"<script(?![^>]*\bsrc=)", page) and " style=" not in page, url
+
+
+def test_a_percent_or_underscore_in_a_search_is_a_character(
+    app, client, people, programme, cohort
+) -> None:
+    with app.app_context():
+        make_user("ada_lovelace@example.com", name="Ada Lovelace")
+        make_user("adaXlovelace@example.com", name="Ada Xlovelace")
+    manager(client)
+    found = text(client.get(f"/cohorts/{cohort['id']}/enrol?q=ada_l"))
+    assert "Ada Lovelace" in found and "Ada Xlovelace" not in found
+    assert "Ada" not in text(client.get(f"/cohorts/{cohort['id']}/enrol?q=%25"))
+    listed = text(client.get("/people?q=ada_"))
+    assert "Ada Lovelace" in listed and "Ada Xlovelace" not in listed

@@ -32,6 +32,7 @@ from lms.adoption.records import (
 from lms.audit.operations import record
 from lms.cohorts.operations import managed_cohorts
 from lms.core.csvfile import RowProblem, read_csv
+from lms.core.search import contains
 from lms.core.timeutil import as_utc, now_utc
 from lms.curricula.models import FrameworkDocument
 from lms.extensions import db
@@ -1345,11 +1346,6 @@ def user_names(ids: Iterable[int | None]) -> dict[int, str]:
 # --- endorsements ------------------------------------------------------------------------------
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def colleagues_matching(user: User, query: str, limit: int = 25) -> list[User]:
     """Active colleagues (not `user`) whose name contains `query`, by name."""
     query = query.strip()
@@ -1362,7 +1358,7 @@ def colleagues_matching(user: User, query: str, limit: int = 25) -> list[User]:
                 User.active.is_(True),
                 User.erased_at.is_(None),
                 User.id != user.id,
-                User.name.ilike(_like(query), escape="\\"),
+                contains(User.name, query),
             )
             .order_by(User.name, User.id)
             .limit(limit)

@@ -30,6 +30,7 @@ from lms.certificates.models import Certificate
 from lms.core.downloads import attachment
 from lms.core.paging import paginate
 from lms.core.pdf import html_to_pdf
+from lms.core.search import contains
 from lms.core.timeutil import now_utc
 from lms.extensions import db
 from lms.organisation.operations import organisation
@@ -151,12 +152,11 @@ def admin_list() -> str:
     )
     text = (form.q.data or "").strip()
     if text:
-        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         statement = statement.join(User, User.id == Certificate.user_id).where(
             or_(
-                User.name.ilike(like, escape="\\"),
-                User.email.ilike(like, escape="\\"),
-                Certificate.code.ilike(like, escape="\\"),
+                contains(User.name, text),
+                contains(User.email, text),
+                contains(Certificate.code, text),
             )
         )
     page = paginate(statement, request.args.get("page", 1, type=int), per_page=50)

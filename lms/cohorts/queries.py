@@ -33,6 +33,7 @@ from lms.assessments.statistics import (
     scenario_scores,
 )
 from lms.core.paging import Page, paginate, paginate_rows
+from lms.core.search import contains
 from lms.curricula.models import Module, Stage
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment, OrgUnit
@@ -188,11 +189,8 @@ def _roster_statement(cohort: Cohort, filters: RosterFilters) -> Select:
     if filters.stage_id:
         statement = statement.where(Enrolment.stage_id == filters.stage_id)
     if filters.q:
-        # % and _ typed in the search box are searched for, not wildcards.
-        text = filters.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        like = f"%{text}%"
         statement = statement.where(
-            or_(User.name.ilike(like, escape="\\"), User.email.like(like, escape="\\"))
+            or_(contains(User.name, filters.q), contains(User.email, filters.q))
         )
     return statement
 
@@ -295,7 +293,7 @@ def cohort_assessments(cohort: Cohort) -> dict[int, list[AssessmentLink]]:
 def learners_to_enrol(cohort: Cohort, query: str, limit: int = 25) -> list[User]:
     """Active learners matching `query` (name or e-mail) not enrolled in the cohort yet (or only
     withdrawn from it). One more than `limit` is returned so a page can say there are more."""
-    like = f"%{query.strip().lower()}%"
+    text = query.strip()
     enrolled = select(Enrolment.user_id).where(
         Enrolment.cohort_id == cohort.id, Enrolment.status != "withdrawn"
     )
@@ -306,7 +304,7 @@ def learners_to_enrol(cohort: Cohort, query: str, limit: int = 25) -> list[User]
                 User.active.is_(True),
                 User.roles.any(Role.name == "learner"),
                 User.id.not_in(enrolled),
-                or_(User.name.ilike(like), User.email.like(like)),
+                or_(contains(User.name, text), contains(User.email, text)),
             )
             .order_by(User.name, User.id)
             .limit(limit + 1)
@@ -419,8 +417,8 @@ def enrolment_record(enrolment: Enrolment, today: date) -> EnrolmentRecord:
 def people(query: str, role: str, page_number: int) -> Page:
     statement = select(User).order_by(User.name, User.id)
     if query:
-        like = f"%{query.strip().lower()}%"
-        statement = statement.where(or_(User.name.ilike(like), User.email.like(like)))
+        text = query.strip()
+        statement = statement.where(or_(contains(User.name, text), contains(User.email, text)))
     if role:
         statement = statement.where(User.roles.any(Role.name == role))
     return paginate(statement, page_number)

@@ -41,7 +41,12 @@ def validate_command(path: str | None) -> None:
 
 @curricula_cli.command("load")
 @click.argument("path", required=False)
-def load_command(path: str | None) -> None:
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print what a load would change (modules, sections, questions) and write nothing.",
+)
+def load_command(path: str | None, dry_run: bool) -> None:
     """Load every curriculum file under PATH in one transaction (all or nothing)."""
     from lms.curricula.loader import load_curricula
 
@@ -52,7 +57,13 @@ def load_command(path: str | None) -> None:
             click.echo(str(problem), err=True)
         click.echo("Nothing was loaded.", err=True)
         sys.exit(1)
-    db.session.commit()
+    if dry_run:
+        # The load ran inside the transaction to find its changes; none of it is kept.
+        db.session.rollback()
+        for change in report.changes:
+            click.echo(f"  {change}")
+    else:
+        db.session.commit()
     for label, items in (
         ("created", report.created),
         ("updated", report.updated),
@@ -63,6 +74,7 @@ def load_command(path: str | None) -> None:
     click.echo(
         f"{len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged."
+        + (" Dry run: nothing was written." if dry_run else "")
     )
 
 

@@ -712,8 +712,10 @@ def test_a_snapshot_keeps_what_the_learner_saw_after_the_question_changes(
     root = tmp_path / "curricula"
     (root / "programmes").mkdir(parents=True)
     shutil.copy(CURRICULA / "framework.yaml", root)
-    shutil.copy(CURRICULA / "programmes" / "integrated-marketing-systems.yaml", root / "programmes")
-    path = root / "programmes" / "integrated-marketing-systems.yaml"
+    programme = root / "programmes" / "integrated-marketing-systems"
+    shutil.copytree(CURRICULA / "programmes" / "integrated-marketing-systems", programme)
+    path = programme / "modules" / "strategic-alignment.questions.yaml"
+    version_path = programme / "programme.yaml"
     with app.app_context():
         assert load_curricula(root).ok
         db.session.commit()
@@ -727,9 +729,11 @@ def test_a_snapshot_keeps_what_the_learner_saw_after_the_question_changes(
 
     source = path.read_text(encoding="utf-8")
     assert source.count(old) == 1
-    version = re.search(r"^version: (\d+)\.(\d+)\.(\d+)$", source, re.M)
+    path.write_text(source.replace(old, new), encoding="utf-8")
+    metadata = version_path.read_text(encoding="utf-8")
+    version = re.search(r"^version: (\d+)\.(\d+)\.(\d+)$", metadata, re.M)
     bumped = f"version: {version[1]}.{version[2]}.{int(version[3]) + 1}"
-    path.write_text(source.replace(old, new).replace(version[0], bumped), encoding="utf-8")
+    version_path.write_text(metadata.replace(version[0], bumped), encoding="utf-8")
     with app.app_context():
         report = load_curricula(root)
         assert report.ok, report.problems

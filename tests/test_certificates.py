@@ -595,11 +595,11 @@ def bumped_curricula(tmp_path: Path, version: str) -> Path:
     """A copy of the curricula in which the programme has `version` and its first module a new
     title."""
     root = copy_curricula(tmp_path, with_test_programme=False)
-    path = root / "programmes" / f"{PROGRAMME}.yaml"
+    path = root / "programmes" / PROGRAMME / "programme.yaml"
     current = re.search(r"^version: (\S+)$", path.read_text(encoding="utf-8"), re.M).group(1)
     edit(path, f"version: {current}\n", f"version: {version}\n")
     edit(
-        path,
+        root / "programmes" / PROGRAMME / "modules" / "strategic-alignment.md",
         "title: Strategic Alignment of Digital Marketing Management Systems\n",
         "title: Strategic Alignment of Marketing Systems, Revised\n",
     )

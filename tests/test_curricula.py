@@ -51,7 +51,9 @@ modules:
 """
 TEST_FILE = "curricula/programmes/test-programme.yaml"
 
-REPOSITORY_PROGRAMMES = sorted(p.stem for p in (CURRICULA / "programmes").glob("*.yaml"))
+REPOSITORY_PROGRAMMES = sorted(
+    p.parent.name for p in (CURRICULA / "programmes").glob("*/programme.yaml")
+)
 FILES = len(REPOSITORY_PROGRAMMES) + 3  # the programmes, framework, figures and features
 
 
@@ -73,7 +75,10 @@ def small_tree(tmp_path: Path) -> Path:
     root = tmp_path / "curricula"
     (root / "programmes").mkdir(parents=True)
     shutil.copy(CURRICULA / "framework.yaml", root)
-    shutil.copy(CURRICULA / "programmes" / "ai-machine-learning.yaml", root / "programmes")
+    shutil.copytree(
+        CURRICULA / "programmes" / "ai-machine-learning",
+        root / "programmes" / "ai-machine-learning",
+    )
     (root / "programmes" / "test-programme.yaml").write_text(TEST_PROGRAMME)
     return root
 
@@ -243,7 +248,7 @@ def test_programme_id_used_by_two_files(app: Flask, tmp_path: Path) -> None:
     assert result.exit_code != 0
     assert (
         f"{TEST_FILE}:2: id: 'ai-machine-learning' is already used by "
-        "curricula/programmes/ai-machine-learning.yaml"
+        "curricula/programmes/ai-machine-learning"
     ) in result.stderr
 
 
@@ -309,11 +314,11 @@ def test_one_broken_file_loads_nothing(app: Flask, tmp_path: Path) -> None:
 def test_a_good_change_beside_a_broken_file_is_not_applied(app: Flask, tmp_path: Path) -> None:
     root = copy_curricula(tmp_path)
     assert cli(app, "curricula", "load", str(root)).exit_code == 0
-    ai = root / "programmes" / "ai-machine-learning.yaml"
+    ai = root / "programmes" / "ai-machine-learning" / "programme.yaml"
     current = next(text for text in ai.read_text().splitlines() if text.startswith("version: "))
     edit(ai, current, "version: 9.0.0")
     edit(
-        root / "programmes" / "ai-machine-learning.yaml",
+        ai,
         "title: AI and Machine Learning Integration\n",
         "title: AI and ML Integration\n",
     )
@@ -708,7 +713,7 @@ def test_catalogue_runs_a_bounded_number_of_queries(
     (root / "programmes").mkdir(parents=True)
     shutil.copy(CURRICULA / "framework.yaml", root)  # programmes place modules in its stages
     for slug in ("ai-machine-learning", "it-budget-allocation"):
-        shutil.copy(CURRICULA / "programmes" / f"{slug}.yaml", root / "programmes")
+        shutil.copytree(CURRICULA / "programmes" / slug, root / "programmes" / slug)
     with app.app_context():
         assert load_curricula(root).ok
         db.session.commit()

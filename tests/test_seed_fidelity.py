@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lms.curricula.files import parse_file
+from lms.curricula.files import parse_tree
 from lms.curricula.schema import Figures, Framework, Programme
 from tests.conftest import CURRICULA, SEEDS
 
@@ -134,8 +134,7 @@ def read_framework_seed() -> SeedFramework:
 
 def _documents() -> list:
     documents = []
-    for path in sorted(CURRICULA.rglob("*.yaml")):
-        parsed = parse_file(path)
+    for parsed in parse_tree(CURRICULA):
         assert parsed.problems == [], parsed.problems
         documents.append(parsed.document)
     return documents

@@ -23,7 +23,11 @@ def _hash(spec: Any) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
 
 
-def load_assessments(programme: Any, sources: list[tuple[Any, str, schema.Assessment]]) -> None:
+def load_assessments(
+    programme: Any, sources: list[tuple[Any, str, schema.Assessment]]
+) -> list[str]:
+    """Create or update the programme's assessments; returns what changed, line by line."""
+    changes: list[str] = []
     existing = {
         assessment.slug: assessment
         for assessment in db.session.scalars(
@@ -47,13 +51,17 @@ def load_assessments(programme: Any, sources: list[tuple[Any, str, schema.Assess
         assessment.feedback = source.feedback
         assessment.retired_at = None
         db.session.flush()
-        _load_questions(assessment, source.questions)
+        changes += _load_questions(assessment, source.questions, f"{programme.slug}/{source.id}")
     now = now_utc()
     for retired in existing.values():
+        if retired.retired_at is None:
+            changes.append(f"assessment {programme.slug}/{retired.slug}: retired")
         retired.retired_at = retired.retired_at or now
+    return changes
 
 
-def _load_questions(assessment: Assessment, sources: list[Any]) -> None:
+def _load_questions(assessment: Assessment, sources: list[Any], where: str) -> list[str]:
+    changes: list[str] = []
     existing = {question.slug: question for question in assessment.questions}
     now = now_utc()
     for position, source in enumerate(sources, start=1):
@@ -64,9 +72,16 @@ def _load_questions(assessment: Assessment, sources: list[Any]) -> None:
         question.position = position
         question.retired_at = None
         spec = source.model_dump(mode="json")
-        digest = _hash(spec)
+        # Defaults left out: a field added to the schema later does not make every question
+        # a new version.
+        digest = _hash(source.model_dump(mode="json", exclude_defaults=True))
         latest = question.versions[-1] if question.versions else None
         if latest is None or latest.content_hash != digest:
+            number = (latest.number + 1) if latest else 1
+            changes.append(
+                f"question {where}/{source.id}: "
+                + (f"new version {number}" if latest else "created")
+            )
             db.session.add(
                 QuestionVersion(
                     question=question,
@@ -77,4 +92,7 @@ def _load_questions(assessment: Assessment, sources: list[Any]) -> None:
                 )
             )
     for retired in existing.values():
+        if retired.retired_at is None:
+            changes.append(f"question {where}/{retired.slug}: retired")
         retired.retired_at = retired.retired_at or now
+    return changes

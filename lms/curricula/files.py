@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from lms.curricula import schema
+from lms.curricula import layout, schema
+from lms.curricula.layout import LayoutError, Source, Sources
 
 SCHEMAS: dict[str, type[BaseModel]] = {
     "lms/programme/1": schema.Programme,
@@ -42,15 +43,27 @@ class Problem:
 
 @dataclass
 class ParsedFile:
+    """One curriculum document: a single file, or a programme folder assembled into one."""
+
     path: Path
     document: BaseModel | None = None
     problems: list[Problem] = field(default_factory=list)
     content_hash: str = ""
     display: str = ""
-    lines: _Lines | None = None
+    sources: Sources | None = None
+    #: The raw document before validation (a programme folder's, assembled).
+    data: dict[str, Any] | None = None
+    #: Sections that include another module's section, resolved across the whole tree:
+    #: (module index, section index, reference).
+    includes: list[tuple[int, int, str]] = field(default_factory=list)
 
     def line_of(self, *location: Any) -> int | None:
-        return self.lines.line_of(location) if self.lines else None
+        return self.sources.locate(location)[1] if self.sources else None
+
+    def problem(self, location: tuple[Any, ...], message: str) -> Problem:
+        """A problem at a location of the document, named by the file and line it came from."""
+        display, line = self.sources.locate(location) if self.sources else (self.display, None)
+        return Problem(display, line, _field_name(location), message)
 
     @property
     def kind(self) -> str:
@@ -142,33 +155,32 @@ def _field_name(location: tuple[Any, ...]) -> str:
 
 
 def content_hash(document: BaseModel) -> str:
-    canonical = json.dumps(document.model_dump(mode="json", by_alias=True), sort_keys=True)
+    """SHA-256 of the validated content. Defaults are left out, so a field added to the schema
+    later changes no hash of a document that does not use it."""
+    canonical = json.dumps(
+        document.model_dump(mode="json", by_alias=True, exclude_defaults=True), sort_keys=True
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def parse_file(path: Path, display: str | None = None) -> ParsedFile:
-    """Parse and validate one curriculum file; problems are collected, never raised."""
-    shown = display or str(path)
-    result = ParsedFile(path=path, display=shown)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        result.problems.append(Problem(shown, None, "", f"cannot be read: {error}"))
-        return result
+def _read_yaml(text: str, shown: str, offset: int = 0) -> tuple[Any, _Lines, list[Problem]]:
+    """Parse YAML text keeping the node tree for line numbers; `offset` is added to every line
+    (front matter starts below its `---`). Problems are returned, never raised."""
+    problems: list[Problem] = []
     try:
         root = yaml.compose(text, Loader=_UniqueKeyLoader)
         duplicates = list(_duplicate_keys(root))
         if duplicates:
             for location, line, first in duplicates:
-                result.problems.append(
+                problems.append(
                     Problem(
                         shown,
-                        line,
+                        line + offset,
                         _field_name(location),
-                        f"is not valid YAML: duplicate key (first given on line {first})",
+                        f"is not valid YAML: duplicate key (first given on line {first + offset})",
                     )
                 )
-            return result
+            return None, _Lines(None), problems
         # Built from the nodes already composed: the text is parsed once.
         constructor = _UniqueKeyLoader("")
         try:
@@ -177,57 +189,337 @@ def parse_file(path: Path, display: str | None = None) -> ParsedFile:
             constructor.dispose()
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark else None
-        result.problems.append(Problem(shown, line, "", f"is not valid YAML: {error.problem}"))
+        line = mark.line + 1 + offset if mark else None
+        problems.append(Problem(shown, line, "", f"is not valid YAML: {error.problem}"))
+        return None, _Lines(None), problems
+    return data, _Lines(root), problems
+
+
+def _source(shown: str, lines: _Lines, offset: int = 0) -> Source:
+    def line_of(location: tuple[Any, ...]) -> int | None:
+        line = lines.line_of(location)
+        return line + offset if line is not None else None
+
+    return Source(shown, line_of)
+
+
+def _read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
+    try:
+        return path.read_text(encoding="utf-8"), []
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Problem(shown, None, "", f"cannot be read: {error}")]
+
+
+def parse_file(path: Path, display: str | None = None) -> ParsedFile:
+    """Parse and validate one curriculum document: a YAML file, or a programme folder (given as
+    the folder or its programme.yaml). Problems are collected, never raised."""
+    folder = layout.programme_folder_of(path)
+    if folder is not None and (path == folder or path.name == layout.PROGRAMME_FILE):
+        shown = display or str(folder)
+        result = assemble_programme(folder, shown)
+        validate(result)
         return result
-    lines = result.lines = _Lines(root)
+    shown = display or str(path)
+    result = ParsedFile(path=path, display=shown)
+    text, result.problems = _read_text(path, shown)
+    if text is None:
+        return result
+    data, lines, result.problems = _read_yaml(text, shown)
+    result.sources = Sources(_source(shown, lines))
+    if not result.problems:
+        result.data = data
+        validate(result)
+    return result
+
+
+def validate(result: ParsedFile) -> None:
+    """Validate `result.data` against the schema its `schema` key names; on success set the
+    document and its content hash, else collect problems (and no document)."""
+    data = result.data
+    if result.problems:
+        return
     if not isinstance(data, dict):
-        result.problems.append(Problem(shown, 1, "", "must be a mapping of keys to values"))
-        return result
+        result.problems.append(
+            Problem(result.display, 1, "", "must be a mapping of keys to values")
+        )
+        return
     model = SCHEMAS.get(str(data.get("schema")))
     if model is None:
         known = ", ".join(SCHEMAS)
-        result.problems.append(
-            Problem(shown, lines.line_of(("schema",)), "schema", f"must be one of: {known}")
-        )
-        return result
+        result.problems.append(result.problem(("schema",), f"must be one of: {known}"))
+        return
     try:
         result.document = model.model_validate(data)
     except ValidationError as error:
         for item in error.errors():
-            location = tuple("schema" if part == "schema_" else part for part in item["loc"])
+            location = _without_union_tags(
+                data, tuple("schema" if part == "schema_" else part for part in item["loc"])
+            )
             message = item["msg"]
             if item["type"] == "extra_forbidden":
                 message = "is not a known field (check its spelling and indentation)"
             elif item["type"] == "duplicate_id":
                 location = (*location, item["ctx"]["index"], "id")
-            result.problems.append(
-                Problem(shown, lines.line_of(location), _field_name(location), message)
-            )
-        return result
+            result.problems.append(result.problem(location, message))
+        return
     checks = getattr(result.document, "references", None)
     for location, message in checks() if checks else []:
-        result.problems.append(
-            Problem(shown, lines.line_of(location), _field_name(location), message)
-        )
+        result.problems.append(result.problem(location, message))
     if result.problems:
         result.document = None
-        return result
+        return
     result.content_hash = content_hash(result.document)
+
+
+def _without_union_tags(data: Any, location: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Pydantic puts a discriminated union's tag in an error's location (`questions[0].scenario
+    .id`); the file has no such level, so drop it to find the right line and name the field."""
+    kept: list[Any] = []
+    node = data
+    for part in location:
+        if isinstance(node, dict) and node.get("type") == part and isinstance(part, str):
+            continue
+        kept.append(part)
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            node = node[part]
+        else:
+            node = None
+    return tuple(kept)
+
+
+# --- Programme folders ------------------------------------------------------------------------
+
+
+def assemble_programme(folder: Path, shown: str) -> ParsedFile:
+    """Read a programme folder into the document a single programme file would give, with the
+    file and line of every value; includes are left for `resolve_includes`."""
+    result = ParsedFile(path=folder, display=shown)
+    main_shown = f"{shown}/{layout.PROGRAMME_FILE}"
+    text, problems = _read_text(folder / layout.PROGRAMME_FILE, main_shown)
+    if text is None:
+        result.problems = problems
+        return result
+    data, lines, problems = _read_yaml(text, main_shown)
+    result.sources = Sources(_source(main_shown, lines))
+    result.problems.extend(problems)
+    if problems:
+        return result
+    if not isinstance(data, dict):
+        result.problems.append(Problem(main_shown, 1, "", "must be a mapping of keys to values"))
+        return result
+    if data.get("schema") != "lms/programme/1":
+        result.problems.append(
+            result.problem(("schema",), "a programme folder's programme.yaml is lms/programme/1")
+        )
+        return result
+    module_ids = data.get("modules")
+    if not isinstance(module_ids, list) or not all(isinstance(m, str) for m in module_ids):
+        result.problems.append(
+            result.problem(
+                ("modules",),
+                "lists the module ids in order; each module is modules/<id>.md "
+                "(with modules/<id>.questions.yaml for its knowledge check)",
+            )
+        )
+        return result
+    modules_folder = folder / layout.MODULES_FOLDER
+    modules: list[Any] = []
+    for index, module_id in enumerate(module_ids):
+        lesson_path = modules_folder / f"{module_id}{layout.LESSON_SUFFIX}"
+        lesson_shown = f"{shown}/{layout.MODULES_FOLDER}/{lesson_path.name}"
+        if not lesson_path.is_file():
+            result.problems.append(
+                result.problem(("modules", index), f"no file {lesson_shown} for this module")
+            )
+            continue
+        module = _assemble_module(result, index, module_id, lesson_path, lesson_shown)
+        if module is None:
+            continue
+        bank_path = modules_folder / f"{module_id}{layout.BANK_SUFFIX}"
+        if bank_path.is_file():
+            bank_shown = f"{shown}/{layout.MODULES_FOLDER}/{bank_path.name}"
+            bank = _read_part(result, bank_path, bank_shown, ("modules", index, "assessment"))
+            if bank is not None:
+                module["assessment"] = bank
+        modules.append(module)
+    listed = {
+        f"{m}{suffix}" for m in module_ids for suffix in (layout.LESSON_SUFFIX, layout.BANK_SUFFIX)
+    }
+    for stray in sorted(modules_folder.glob("*")) if modules_folder.is_dir() else []:
+        if stray.name not in listed:
+            result.problems.append(
+                Problem(
+                    f"{shown}/{layout.MODULES_FOLDER}/{stray.name}",
+                    None,
+                    "",
+                    "is not a module listed in programme.yaml (`modules:`), nor its question "
+                    "bank: list it, or move it out of the folder",
+                )
+            )
+    for key, name in layout.PAIR_FILES.items():
+        if key in data:
+            result.problems.append(
+                result.problem((key,), f"in a programme folder the {key} is the file {name}")
+            )
+            continue
+        path = folder / name
+        if path.is_file():
+            part = _read_part(result, path, f"{shown}/{name}", (key,))
+            if part is not None:
+                data[key] = part
+    data["modules"] = modules
+    result.data = data
     return result
 
 
+def _read_part(result: ParsedFile, path: Path, shown: str, prefix: tuple[Any, ...]) -> Any:
+    """Read one YAML file of a programme folder and register where its values came from."""
+    text, problems = _read_text(path, shown)
+    if text is None:
+        result.problems.extend(problems)
+        return None
+    data, lines, problems = _read_yaml(text, shown)
+    result.problems.extend(problems)
+    if problems:
+        return None
+    result.sources.add(prefix, _source(shown, lines))  # type: ignore[union-attr]
+    return data
+
+
+def _assemble_module(
+    result: ParsedFile, index: int, module_id: str, path: Path, shown: str
+) -> dict[str, Any] | None:
+    text, problems = _read_text(path, shown)
+    if text is None:
+        result.problems.extend(problems)
+        return None
+    try:
+        front_text, markdown, first_line = layout.split_front_matter(text)
+        front, lines, problems = _read_yaml(front_text, shown, offset=1)
+        result.problems.extend(problems)
+        if problems:
+            return None
+        if not isinstance(front, dict):
+            raise LayoutError("the front matter must be a mapping (title, stage, objectives)", 2)
+        sections = layout.parse_sections(markdown, first_line)
+    except LayoutError as error:
+        result.problems.append(Problem(shown, error.line, error.field, str(error)))
+        return None
+    assert result.sources is not None
+    result.sources.add(("modules", index), _source(shown, lines, offset=1))
+    result.sources.add(
+        ("modules", index, "lesson"), Source(shown, layout.section_line_of(sections))
+    )
+    given_id = front.pop("id", module_id)
+    if given_id != module_id:
+        result.problems.append(
+            Problem(
+                shown,
+                lines.line_of(("id",)) or 2,
+                "id",
+                f"is {given_id!r} but the file is "
+                f"named for {module_id!r}: a module's id is its file name",
+            )
+        )
+        return None
+    if "lesson" in front or "assessment" in front:
+        result.problems.append(
+            Problem(
+                shown,
+                2,
+                "",
+                "the lesson is the Markdown below the front matter and the "
+                "knowledge check is the .questions.yaml file beside it, not front matter keys",
+            )
+        )
+        return None
+    lesson = []
+    for position, section in enumerate(sections):
+        item: dict[str, Any] = {"id": section.id, "title": section.title, "body": section.body}
+        if section.objectives is not None:
+            item["objectives"] = section.objectives
+        if section.include is not None:
+            result.includes.append((index, position, section.include))
+        lesson.append(item)
+    return {"id": module_id, **front, "lesson": lesson}
+
+
+def resolve_includes(folders: list[ParsedFile]) -> None:
+    """Fill each included section with the title and body of the section it names, from any
+    programme folder of the tree; an unknown or chained include is a problem at its heading."""
+    written: dict[str, dict[str, Any]] = {}
+    for item in folders:
+        if item.data is None or item.problems:
+            continue
+        including = {(m, s) for m, s, _ in item.includes}
+        for m_index, module in enumerate(item.data.get("modules", [])):
+            for s_index, section in enumerate(module.get("lesson", [])):
+                if (m_index, s_index) not in including:
+                    written[f"{item.data.get('id')}/{module['id']}/{section['id']}"] = section
+    for item in folders:
+        for m_index, s_index, ref in item.includes:
+            section = item.data["modules"][m_index]["lesson"][s_index]  # type: ignore[index]
+            location = ("modules", m_index, "lesson", s_index)
+            if not layout.INCLUDE_REF.match(ref):
+                item.problems.append(
+                    item.problem(location, f"include={ref} names programme-id/module-id/section-id")
+                )
+                continue
+            source = written.get(ref)
+            if source is None:
+                item.problems.append(
+                    item.problem(
+                        location,
+                        f"include={ref}: no such section written in the curricula being read "
+                        "(an included section cannot itself be an include)",
+                    )
+                )
+                continue
+            if section["body"]:
+                item.problems.append(
+                    item.problem(
+                        (*location, "body"),
+                        f"an included section has no text of its own (it shows {ref})",
+                    )
+                )
+                continue
+            section["title"] = section["title"] or source["title"]
+            section["body"] = source["body"]
+            section["included_from"] = ref
+
+
 def discover(path: Path) -> list[Path]:
-    """The curriculum files at `path`: the file itself, or every *.yaml below the folder."""
-    if path.is_file():
+    """The curriculum documents at `path`: a file, a programme folder, or every *.yaml file and
+    programme folder below a folder (the files inside a programme folder belong to it)."""
+    if path.is_file() or layout.is_programme_folder(path):
         return [path]
-    return sorted(p for p in path.rglob("*.y*ml") if p.is_file())
+    folders = sorted(p.parent for p in path.rglob(layout.PROGRAMME_FILE))
+    files = [
+        p
+        for p in sorted(path.rglob("*.y*ml"))
+        if p.is_file() and not any(folder in p.parents for folder in folders)
+    ]
+    return sorted([*folders, *files])
 
 
 def parse_tree(path: Path) -> list[ParsedFile]:
-    """Parse every file under `path`, then check what only the whole set can show."""
-    base = path if path.is_dir() else path.parent
-    parsed = [parse_file(p, str(p.relative_to(base.parent))) for p in discover(path)]
+    """Parse every document under `path`, then check what only the whole set can show."""
+    base = path if path.is_dir() and not layout.is_programme_folder(path) else path.parent
+    parsed: list[ParsedFile] = []
+    folders: list[ParsedFile] = []
+    for found in discover(path):
+        shown = str(found.relative_to(base.parent))
+        if layout.is_programme_folder(found):
+            item = assemble_programme(found, shown)
+            folders.append(item)
+        else:
+            item = parse_file(found, shown)
+        parsed.append(item)
+    resolve_includes(folders)
+    for item in folders:
+        validate(item)
     seen: dict[str, str] = {}
     for item in parsed:
         document = item.document
@@ -238,12 +530,7 @@ def parse_tree(path: Path) -> list[ParsedFile]:
         ident = getattr(document, "id", None) or "figures"
         if ident in seen:
             item.problems.append(
-                Problem(
-                    item.display,
-                    item.line_of("id"),
-                    "id",
-                    f"{ident!r} is already used by {seen[ident]}",
-                )
+                item.problem(("id",), f"{ident!r} is already used by {seen[ident]}")
             )
             item.document = None
         else:

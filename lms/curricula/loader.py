@@ -37,6 +37,9 @@ class LoadReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: What a load changes below the documents, one line each ("module ... created",
+    #: "question ... new version 3"): what `curricula load --dry-run` prints.
+    changes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -128,7 +131,7 @@ def load_curricula(path: Path) -> LoadReport:
             continue
         document = item.document
         if isinstance(document, schema.Programme):
-            _load_programme(document, item.content_hash)
+            report.changes.extend(_load_programme(document, item.content_hash))
         elif isinstance(document, schema.Framework):
             _load_framework(document, item.content_hash)
         elif isinstance(document, schema.FeatureCatalogue):
@@ -147,12 +150,18 @@ def load_curricula(path: Path) -> LoadReport:
     return report
 
 
-def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
+def _load_programme(document: schema.Programme, content_hash: str) -> list[str]:
+    """Create or update one programme by stable ids; returns what changed, line by line."""
+    changes: list[str] = []
     programme = db.session.scalar(select(Programme).where(Programme.slug == document.id))
     if programme is None:
         programme = Programme(slug=document.id)
         db.session.add(programme)
     previous_version = programme.version if programme.id else None
+    changes.append(
+        f"programme {document.id}: "
+        + (f"{previous_version} -> {document.version}" if previous_version else "created")
+    )
     programme.kind = document.kind
     programme.title = document.title
     programme.summary = document.summary
@@ -170,22 +179,32 @@ def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
     now = now_utc()
     for position, source in enumerate(document.modules, start=1):
         module = existing.pop(source.id, None)
+        where = f"{document.id}/{source.id}"
         if module is None:
             module = Module(slug=source.id, programme=programme)
             db.session.add(module)
+            changes.append(f"module {where}: created")
+        else:
+            before = (module.title, module.summary, module.stage_id, module.retired_at)
+            if before != (source.title, source.summary, source.stage, None):
+                changes.append(f"module {where}: updated")
         module.position = position
         module.title = source.title
         module.summary = source.summary
         module.stage_id = source.stage
+        module.estimated_minutes = source.estimated_minutes
+        module.prerequisites = list(source.prerequisites)
         module.retired_at = None
         _load_objectives(module, source.objectives)
-        _load_sections(module, source.lesson)
+        changes.extend(_load_sections(module, source, where))
     for retired in existing.values():
+        if retired.retired_at is None:
+            changes.append(f"module {document.id}/{retired.slug}: retired")
         retired.retired_at = retired.retired_at or now
         retired.position = 1000 + retired.position
     db.session.flush()
     modules = {module.slug: module for module in programme.modules}
-    load_assessments(
+    changes += load_assessments(
         programme,
         [
             (modules[source.id], "module", source.assessment)
@@ -208,24 +227,33 @@ def _load_programme(document: schema.Programme, content_hash: str) -> Programme:
     ):
         # A new major version changes what a stage certifies: earlier certificates expire.
         expire_for_new_major(programme)
-    return programme
+    return changes
 
 
-def _load_sections(module: Module, sections: list[schema.LessonSection]) -> None:
+def _load_sections(module: Module, source_module: schema.Module, where: str) -> list[str]:
+    changes = []
     existing = {section.slug: section for section in module.sections} if module.id else {}
     now = now_utc()
-    for position, source in enumerate(sections, start=1):
+    for position, source in enumerate(source_module.lesson, start=1):
         section = existing.pop(source.id, None)
         if section is None:
             section = LessonSection(slug=source.id, module=module)
             db.session.add(section)
+            changes.append(f"section {where}#{source.id}: created")
+        elif (section.title, section.body, section.retired_at) != (source.title, source.body, None):
+            changes.append(f"section {where}#{source.id}: updated")
         section.position = position
         section.title = source.title
         section.body = source.body
+        section.objectives = source_module.section_objectives(source)
+        section.included_from = source.included_from
         section.retired_at = None
     for retired in existing.values():
+        if retired.retired_at is None:
+            changes.append(f"section {where}#{retired.slug}: retired")
         retired.retired_at = retired.retired_at or now
         retired.position = 1000 + retired.position
+    return changes
 
 
 def _load_objectives(module: Module, objectives: list[schema.Objective]) -> None:

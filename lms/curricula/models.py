@@ -48,6 +48,10 @@ class Module(db.Model):
     title: Mapped[str] = mapped_column(String(300))
     summary: Mapped[str | None] = mapped_column(Text)
     stage_id: Mapped[str | None] = mapped_column(ForeignKey("stages.id"))
+    #: The author's estimate of the lesson's reading time.
+    estimated_minutes: Mapped[int | None]
+    #: Slugs of the modules of the same programme to study first.
+    prerequisites: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     retired_at: Mapped[datetime | None]
 
     programme: Mapped[Programme] = relationship(back_populates="modules")
@@ -71,6 +75,10 @@ class LessonSection(db.Model):
     position: Mapped[int]
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
+    #: Slugs of the module's objectives the section teaches.
+    objectives: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    #: "programme/module/section" when the text is written once there and shown here too.
+    included_from: Mapped[str | None] = mapped_column(String(250))
     retired_at: Mapped[datetime | None]
 
     module: Mapped[Module] = relationship(back_populates="sections")

@@ -77,6 +77,10 @@ class LessonSection(Strict):
     id: Slug
     title: Text
     body: Text
+    #: The module's objectives it teaches; unset: the objective with the section's id, if any.
+    objectives: list[Slug] | None = None
+    #: `programme/module/section` when the section is written once elsewhere and shown here.
+    included_from: str | None = None
 
 
 class Assessment(Strict):
@@ -116,8 +120,39 @@ class Module(Strict):
     #: The adoption stage this module is taught in (see docs/curricula.md for the placement).
     stage: StageId
     objectives: list[Objective] = Field(min_length=1)
+    #: Reading time of the lesson, as the author estimates it.
+    estimated_minutes: int | None = Field(default=None, ge=1, le=600)
+    #: Modules of the same programme to study first (ids).
+    prerequisites: list[Slug] = Field(default_factory=list)
     lesson: list[LessonSection] = Field(default_factory=list)
     assessment: Assessment | None = None
+
+    @property
+    def in_preparation(self) -> bool:
+        """A module without a lesson cannot be completed and counts for nothing."""
+        return not self.lesson
+
+    def section_objectives(self, section: LessonSection) -> list[str]:
+        """The objectives a section teaches: as listed, or the objective sharing its id."""
+        if section.objectives is not None:
+            return list(section.objectives)
+        return [section.id] if section.id in {o.id for o in self.objectives} else []
+
+    def references(self) -> list[Reference]:
+        problems: list[Reference] = []
+        objective_ids = {objective.id for objective in self.objectives}
+        for index, section in enumerate(self.lesson):
+            for o_index, objective in enumerate(section.objectives or []):
+                if objective not in objective_ids:
+                    problems.append(
+                        (
+                            ("lesson", index, "objectives", o_index),
+                            f"no objective {objective!r} in this module",
+                        )
+                    )
+        if self.id in self.prerequisites:
+            problems.append((("prerequisites",), "a module cannot be its own prerequisite"))
+        return problems
 
     @field_validator("objectives")
     @classmethod
@@ -280,6 +315,18 @@ class Programme(Strict):
             "demonstration": {demo.id for demo in self.demonstrations},
         }
         demo_stage = {demo.id: demo.stage for demo in self.demonstrations}
+        for index, module in enumerate(self.modules):
+            problems.extend(
+                (("modules", index, *where), message) for where, message in module.references()
+            )
+            for p_index, prerequisite in enumerate(module.prerequisites):
+                if prerequisite not in targets["module"]:
+                    problems.append(
+                        (
+                            ("modules", index, "prerequisites", p_index),
+                            f"no module with id {prerequisite!r} in this programme",
+                        )
+                    )
         for index, demo in enumerate(self.demonstrations):
             for m_index, module in enumerate(demo.modules):
                 if module not in targets["module"]:

@@ -27,6 +27,11 @@ class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     id: Slug
+    #: The objectives it tests: ids of the module's objectives (in a programme's pre- and
+    #: post-assessment, `module-id/objective-id`).
+    objectives: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)?$")]] = (
+        Field(default_factory=list)
+    )
     prompt: Text
     explanation: Text
     points: float = Field(default=1, gt=0)
@@ -85,6 +90,12 @@ class NumericSpec(_Spec):
     #: Accepted distance from the answer, absolute (in the answer's unit).
     tolerance: float = Field(default=0, ge=0)
     unit: str | None = None
+    #: How the key is worked out, over the named `inputs` (arithmetic only, never eval'd): the
+    #: content linter recomputes `answer` from it.
+    formula: str | None = None
+    inputs: dict[str, float] = Field(default_factory=dict)
+    #: Answers a learner might plausibly give by a known mistake; the tolerance must exclude them.
+    wrong_answers: list[float] = Field(default_factory=list)
 
 
 class OrderingSpec(_Spec):

@@ -39,6 +39,26 @@ def validate_command(path: str | None) -> None:
     click.echo(f"{len(parsed)} file(s) valid.")
 
 
+@curricula_cli.command("lint")
+@click.argument("path", required=False)
+def lint_command(path: str | None) -> None:
+    """Check the teaching content under PATH: coverage, keys, formulas, figures, repeats."""
+    from lms.curricula.lint import lint, table
+    from lms.curricula.loader import validate_curricula
+
+    parsed, problems = validate_curricula(_curricula_path(path))
+    if not problems:
+        report = lint(parsed)
+        problems = report.problems
+        click.echo(table(report.summaries))
+    for problem in problems:
+        click.echo(str(problem), err=True)
+    if problems:
+        click.echo(f"{len(problems)} problem(s).", err=True)
+        sys.exit(1)
+    click.echo("The content passes the linter.")
+
+
 @curricula_cli.command("load")
 @click.argument("path", required=False)
 @click.option(

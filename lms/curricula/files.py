@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from lms.curricula import layout, schema
+from lms.curricula.figure_text import render_tree
 from lms.curricula.layout import LayoutError, Source, Sources
 
 SCHEMAS: dict[str, type[BaseModel]] = {
@@ -210,14 +211,20 @@ def _read_text(path: Path, shown: str) -> tuple[str | None, list[Problem]]:
         return None, [Problem(shown, None, "", f"cannot be read: {error}")]
 
 
-def parse_file(path: Path, display: str | None = None) -> ParsedFile:
+def parse_file(
+    path: Path, display: str | None = None, figures: dict[str, schema.Target] | None = None
+) -> ParsedFile:
     """Parse and validate one curriculum document: a YAML file, or a programme folder (given as
-    the folder or its programme.yaml). Problems are collected, never raised."""
+    the folder or its programme.yaml). `figures` fill in `{{ figure('id') }}` in programmes
+    (default: the figures.yaml of the curricula folder the programme is in). Problems are
+    collected, never raised."""
     folder = layout.programme_folder_of(path)
+    if figures is None:
+        figures = _figures_near(folder or path)
     if folder is not None and (path == folder or path.name == layout.PROGRAMME_FILE):
         shown = display or str(folder)
         result = assemble_programme(folder, shown)
-        validate(result)
+        validate(result, figures)
         return result
     shown = display or str(path)
     result = ParsedFile(path=path, display=shown)
@@ -228,13 +235,26 @@ def parse_file(path: Path, display: str | None = None) -> ParsedFile:
     result.sources = Sources(_source(shown, lines))
     if not result.problems:
         result.data = data
-        validate(result)
+        validate(result, figures)
     return result
 
 
-def validate(result: ParsedFile) -> None:
+def _figures_near(path: Path) -> dict[str, schema.Target]:
+    """The figures of the curricula folder a programme sits in (curricula/programmes/x/)."""
+    for folder in path.parents:
+        candidate = folder / "figures.yaml"
+        if candidate.is_file() and candidate != path:
+            parsed = parse_file(candidate, figures={})
+            if isinstance(parsed.document, schema.Figures):
+                return dict(parsed.document.figures)
+            return {}
+    return {}
+
+
+def validate(result: ParsedFile, figures: dict[str, schema.Target] | None = None) -> None:
     """Validate `result.data` against the schema its `schema` key names; on success set the
-    document and its content hash, else collect problems (and no document)."""
+    document and its content hash, else collect problems (and no document). In a programme,
+    `{{ figure('id') }}` is replaced by the figure from `figures` first."""
     data = result.data
     if result.problems:
         return
@@ -243,6 +263,14 @@ def validate(result: ParsedFile) -> None:
             Problem(result.display, 1, "", "must be a mapping of keys to values")
         )
         return
+    if data.get("schema") == "lms/programme/1":
+        data, unknown = render_tree(data, figures or {})
+        for location, figure_id in unknown:
+            result.problems.append(
+                result.problem(location, f"no figure {figure_id!r} in figures.yaml")
+            )
+        if unknown:
+            return
     model = SCHEMAS.get(str(data.get("schema")))
     if model is None:
         known = ", ".join(SCHEMAS)
@@ -509,17 +537,24 @@ def parse_tree(path: Path) -> list[ParsedFile]:
     base = path if path.is_dir() and not layout.is_programme_folder(path) else path.parent
     parsed: list[ParsedFile] = []
     folders: list[ParsedFile] = []
-    for found in discover(path):
+    found_paths = discover(path)
+    # Figures first: programmes write `{{ figure('id') }}` and are validated with them filled in.
+    figures_file = next((p for p in found_paths if p.name == "figures.yaml"), None)
+    figures = _figures_near(path / "programmes") if path.is_dir() else _figures_near(path)
+    if figures_file is not None:
+        figures_doc = parse_file(figures_file, figures={}).document
+        figures = dict(figures_doc.figures) if isinstance(figures_doc, schema.Figures) else {}
+    for found in found_paths:
         shown = str(found.relative_to(base.parent))
         if layout.is_programme_folder(found):
             item = assemble_programme(found, shown)
             folders.append(item)
         else:
-            item = parse_file(found, shown)
+            item = parse_file(found, shown, figures=figures)
         parsed.append(item)
     resolve_includes(folders)
     for item in folders:
-        validate(item)
+        validate(item, figures)
     seen: dict[str, str] = {}
     for item in parsed:
         document = item.document

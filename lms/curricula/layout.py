@@ -74,6 +74,8 @@ class SectionText:
     line: int
     objectives: list[str] | None = None
     include: str | None = None
+    #: The line of the body's first text, where a problem in the body is reported.
+    body_line: int | None = None
 
 
 @dataclass
@@ -131,6 +133,8 @@ def parse_sections(markdown: str, first_line: int) -> list[SectionText]:
                         "section",
                     )
                 continue
+            if current.body_line is None and line.strip():
+                current.body_line = number
             body.append(line)
             continue
         if current is not None:
@@ -175,7 +179,7 @@ def section_line_of(sections: list[SectionText]) -> Callable[[tuple[Any, ...]], 
             return sections[0].line if sections else None
         section = sections[location[0]]
         if len(location) > 1 and location[1] == "body":
-            return section.line + 1
+            return section.body_line or section.line
         return section.line
 
     return line_of

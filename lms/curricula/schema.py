@@ -97,7 +97,7 @@ class Assessment(Strict):
     draw: int | None = Field(default=None, ge=1)
     #: When answers and explanations are shown: after every attempt, or only once no attempts
     #: remain (or the learner has passed).
-    feedback: Literal["after-each-attempt", "after-last-attempt"] = "after-each-attempt"
+    feedback: Literal["after-each-attempt", "after-last-attempt", "never"] = "after-each-attempt"
     questions: list[QuestionSpec] = Field(min_length=1)
 
     @field_validator("questions")
@@ -568,6 +568,10 @@ class Target(Strict):
     value: float
     unit: Literal["ratio", "days", "minutes", "currency", "count", "points"]
     source: Text
+    #: Phrases that state this figure's rule in prose ("forecast variance above"): the content
+    #: linter refuses a number of the figure's unit written just after one that is not a figure
+    #: sharing the phrase.
+    keywords: list[Text] = Field(default_factory=list)
 
 
 class Figures(Strict):

@@ -61,11 +61,18 @@ def credential(certificate: Certificate, email: str, organisation_name: str) -> 
                 "achievementType": "Certificate",
                 "name": f"{certificate.stage_name}: {certificate.programme_title}",
                 "description": (
-                    f"Passed the {certificate.stage_name} stage of "
+                    f"Completed {certificate.programme_title} "
+                    f"(version {certificate.programme_version})."
+                    if certificate.completes_programme
+                    else f"Passed the {certificate.stage_name} stage of "
                     f"{certificate.programme_title} (version {certificate.programme_version})."
                 ),
                 "criteria": {
-                    "narrative": "Every requirement of the stage's gate met:\n"
+                    "narrative": (
+                        "Every requirement that completes the programme met:\n"
+                        if certificate.completes_programme
+                        else "Every requirement of the stage's gate met:\n"
+                    )
                     + "\n".join(f"- {text}" for text in requirements)
                 },
                 "version": certificate.programme_version,

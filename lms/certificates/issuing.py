@@ -10,12 +10,17 @@ from typing import Any
 from sqlalchemy import select
 
 from lms.accounts.models import User
+from lms.audit.operations import record
 from lms.certificates.models import Certificate
 from lms.core.timeutil import now_utc
 from lms.curricula.models import Programme, Stage
 from lms.extensions import db
 from lms.organisation.models import Enrolment
 from lms.stages.models import StagePromotion
+
+#: The stage that is never left: its certificate is the programme's, earned by its completion
+#: list (see `lms.curricula.schema.Programme.completion`).
+LAST_STAGE = "partnership"
 
 #: Crockford's base-32 alphabet: no I, L, O or U to misread when a code is typed from paper.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -101,6 +106,44 @@ def issue_for_promotions(promotions: list[StagePromotion]) -> list[Certificate]:
         if promotion.promoted_at is not None:
             certificate.issued_at = promotion.promoted_at
         issued.append(certificate)
+    db.session.add_all(issued)
+    return issued
+
+
+def issue_for_completions(
+    completed: list[tuple[Enrolment, list[dict[str, Any]]]],
+) -> list[Certificate]:
+    """The programme certificate for each enrolment whose completion list is met, once: an
+    enrolment that holds one (valid or expired, not revoked) gets no second. The certificate is
+    the last stage's, with the completion list as its evidence."""
+    if not completed:
+        return []
+    holding = set(
+        db.session.scalars(
+            select(Certificate.enrolment_id).where(
+                Certificate.enrolment_id.in_([e.id for e, _ in completed]),
+                Certificate.stage_id == LAST_STAGE,
+                Certificate.revoked_at.is_(None),
+            )
+        )
+    )
+    due = [(e, evidence) for e, evidence in completed if e.id not in holding]
+    if not due:
+        return []
+    enrolments, users, programmes, stages = _context(e.id for e, _ in due)
+    issued = []
+    for enrolment, evidence in due:
+        issued.append(
+            _certificate(
+                enrolment,
+                users[enrolment.user_id],
+                programmes[enrolment.programme_id],
+                stages[LAST_STAGE],
+                evidence,
+                None,
+            )
+        )
+        record("programme.completed", target=enrolment, requirements=len(evidence))
     db.session.add_all(issued)
     return issued
 

@@ -46,6 +46,11 @@ class Certificate(db.Model):
     stage = relationship("Stage")
     enrolment = relationship("Enrolment")
 
+    @property
+    def completes_programme(self) -> bool:
+        """The last stage's certificate: the programme was completed, not a stage left."""
+        return self.stage_id == "partnership"
+
     def state(self, now: datetime) -> str:
         """valid, revoked or expired."""
         if self.revoked_at is not None:

@@ -170,9 +170,11 @@ def _load_programme(document: schema.Programme, content_hash: str) -> list[str]:
     programme.content_hash = content_hash
     programme.loaded_at = now_utc()
     programme.retired_at = None
+    # The completion list is kept as the last stage's requirements: the engine evaluates it
+    # like a gate, and a met one completes the programme instead of promoting.
     programme.gates = {
         stage: [{"kind": kind, "ref": ref} for item in items for kind, ref in item.items()]
-        for stage, items in document.gates.items()
+        for stage, items in [*document.gates.items(), ("partnership", document.completion)]
     }
 
     existing = {module.slug: module for module in programme.modules} if programme.id else {}

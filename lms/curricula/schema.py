@@ -278,6 +278,10 @@ class Programme(Strict):
     #: What must be met to be promoted out of each stage. A stage without a gate is not left
     #: automatically (Strategic Partnership, the last, never is).
     gates: dict[StageId, list[Requirement]] = Field(default_factory=dict)
+    #: What completes the programme: Strategic Partnership is never left, so instead of a gate
+    #: it has this list (its modules and demonstration), met in that stage, which earns the
+    #: programme certificate. Empty: the programme is complete on reaching the stage.
+    completion: list[Requirement] = Field(default_factory=list)
     #: A parallel pair: the same decisions before and after the programme (decision quality).
     pre_assessment: Assessment | None = None
     post_assessment: Assessment | None = None
@@ -348,23 +352,33 @@ class Programme(Strict):
             problems.extend(
                 ((*location, *where), message) for where, message in assessment.references()
             )
-        for stage, requirements in self.gates.items():
+        lists: list[tuple[tuple[str | int, ...], str, list[dict[str, str]]]] = [
+            (("gates", stage), stage, requirements) for stage, requirements in self.gates.items()
+        ]
+        lists.append((("completion",), "partnership", self.completion))
+        if "partnership" in self.gates:
+            problems.append(
+                (
+                    ("gates", "partnership"),
+                    "Strategic Partnership is never left: what completes the programme is "
+                    "its `completion:` list",
+                )
+            )
+        for where, stage, requirements in lists:
             for index, requirement in enumerate(requirements):
                 kind, ref = next(iter(requirement.items()))
                 what = REQUIREMENT_KINDS[kind]
                 if ref not in targets[what]:
                     problems.append(
-                        (
-                            (("gates", stage, index, kind)),
-                            f"no {what} with id {ref!r} in this programme",
-                        )
+                        ((*where, index, kind), f"no {what} with id {ref!r} in this programme")
                     )
                 elif what == "demonstration" and demo_stage[ref] != stage:
                     problems.append(
                         (
-                            ("gates", stage, index, kind),
+                            (*where, index, kind),
                             f"demonstration {ref!r} is placed in stage {demo_stage[ref]!r}; "
-                            f"the {stage!r} gate can only require its own stage's demonstrations",
+                            f"the {stage!r} list can only require its own stage's "
+                            "demonstrations",
                         )
                     )
         if self.pre_assessment is not None and self.post_assessment is not None:

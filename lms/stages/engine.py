@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from lms.assessments.models import Assessment, Attempt
 from lms.audit.operations import record
-from lms.certificates.issuing import issue_for_promotions, recertify
+from lms.certificates.issuing import issue_for_completions, issue_for_promotions, recertify
 from lms.core.timeutil import local_date, now_utc
 from lms.curricula.models import LessonSection, Module, Programme, Stage
 from lms.demonstrations.models import DemonstrationTask, Submission
@@ -84,6 +84,11 @@ class EnrolmentState:
     @property
     def can_be_promoted(self) -> bool:
         return self.next_stage is not None and bool(self.gate) and not self.remaining
+
+    @property
+    def completes_programme(self) -> bool:
+        """In the last stage with its completion list met (an empty list: on arrival)."""
+        return self.next_stage is None and not self.remaining
 
 
 def thresholds() -> rules.Thresholds:
@@ -319,6 +324,7 @@ def refresh(enrolments: list[Enrolment], today: date | None = None) -> list[Stag
     today = today or organisation_today()
     limits = thresholds()
     promotions = []
+    completed: list[tuple[Enrolment, list[dict[str, Any]]]] = []
     refreshed_at = now_utc()
     for enrolment in active:
         state = _state(enrolment, enrolment.stage_id, facts, today, limits)
@@ -346,8 +352,11 @@ def refresh(enrolments: list[Enrolment], today: date | None = None) -> list[Stag
         enrolment.gate_met = state.gate_met
         enrolment.gate_total = state.gate_total
         enrolment.status_refreshed_at = refreshed_at
+        if state.completes_programme:
+            completed.append((enrolment, _evidence(state.gate)))
     db.session.flush()
     issue_for_promotions(promotions)
+    issue_for_completions(completed)
     recertify(active, lambda enrolment, stage_id: _met_gate(enrolment, stage_id, facts))
     db.session.flush()
     return promotions

@@ -54,7 +54,7 @@ TEST_FILE = "curricula/programmes/test-programme.yaml"
 REPOSITORY_PROGRAMMES = sorted(
     p.parent.name for p in (CURRICULA / "programmes").glob("*/programme.yaml")
 )
-FILES = len(REPOSITORY_PROGRAMMES) + 3  # the programmes, framework, figures and features
+FILES = len(REPOSITORY_PROGRAMMES) + 4  # the programmes, framework, figures, features, equivalences
 
 
 # --- Helpers ---------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "lms/framework/1": schema.Framework,
     "lms/figures/1": schema.Figures,
     "lms/features/1": schema.FeatureCatalogue,
+    "lms/equivalences/1": schema.Equivalences,
 }
 
 
@@ -571,7 +572,50 @@ def parse_tree(path: Path) -> list[ParsedFile]:
         else:
             seen[ident] = item.display
     _check_taught_by(parsed)
+    _check_equivalences(parsed)
     return parsed
+
+
+def _check_equivalences(parsed: list[ParsedFile]) -> None:
+    """Each objective an equivalence names exists, under the major version it was judged for."""
+    programmes = {
+        item.document.id: item.document
+        for item in parsed
+        if isinstance(item.document, schema.Programme)
+    }
+    objectives = {
+        f"{programme.id}/{module.id}/{objective.id}"
+        for programme in programmes.values()
+        for module in programme.modules
+        for objective in module.objectives
+    }
+    for item in parsed:
+        document = item.document
+        if not isinstance(document, schema.Equivalences) or not programmes:
+            continue
+        for index, equivalence in enumerate(document.equivalences):
+            for o_index, ref in enumerate(equivalence.objectives):
+                if ref not in objectives:
+                    item.problems.append(
+                        item.problem(
+                            ("equivalences", index, "objectives", o_index),
+                            f"no objective {ref} (programme/module/objective) in the curricula",
+                        )
+                    )
+            for programme_id, major in equivalence.versions.items():
+                programme = programmes.get(programme_id)
+                current = int(programme.version.split(".")[0]) if programme else None
+                if programme is not None and current != major:
+                    item.problems.append(
+                        item.problem(
+                            ("equivalences", index, "versions", programme_id),
+                            f"was judged for version {major} of {programme_id}, which is now "
+                            f"{programme.version}: review the equivalence, then raise this "
+                            "(credits never cross a major version)",
+                        )
+                    )
+        if item.problems:
+            item.document = None
 
 
 def _check_taught_by(parsed: list[ParsedFile]) -> None:

@@ -29,6 +29,7 @@ from lms.curricula.models import (
 )
 from lms.demonstrations.loading import load_demonstrations
 from lms.extensions import db
+from lms.learning.credit import load_equivalences
 
 
 @dataclass
@@ -107,7 +108,7 @@ def load_curricula(path: Path) -> LoadReport:
     if report.problems:
         return report
     # The framework first: programmes place their modules in its stages.
-    order = {"figures": 0, "framework": 1, "programme": 2, "featurecatalogue": 3}
+    order = {"figures": 0, "framework": 1, "programme": 2, "featurecatalogue": 3, "equivalences": 4}
     parsed.sort(key=lambda item: order.get(item.kind, 3))
     if not any(item.kind == "framework" for item in parsed) and not db.session.scalar(
         select(Stage.id).limit(1)
@@ -136,6 +137,8 @@ def load_curricula(path: Path) -> LoadReport:
             _load_framework(document, item.content_hash)
         elif isinstance(document, schema.FeatureCatalogue):
             load_feature_catalogue(document)
+        elif isinstance(document, schema.Equivalences):
+            report.changes.extend(load_equivalences(document))
         (report.updated if previous is not None else report.created).append(document_id)
         db.session.add(
             ContentVersion(

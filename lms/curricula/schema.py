@@ -578,6 +578,72 @@ class FeatureCatalogue(Strict):
         return problems
 
 
+ObjectiveRef = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9-]+/[a-z0-9-]+/[a-z0-9-]+$", max_length=250)
+]
+
+
+class Equivalence(Strict):
+    """Objectives of different programmes taught alike: mastering one credits the others."""
+
+    id: Slug
+    #: `programme/module/objective`, two or more, each of a different programme.
+    objectives: list[ObjectiveRef] = Field(min_length=2)
+    #: The major version of each programme the equivalence was judged against. A credit never
+    #: crosses a major version: when a programme's major version rises, the equivalence must
+    #: be reviewed and its version here raised, and credits made before stop counting.
+    versions: dict[Slug, int]
+    #: What both teach alike, and what each adds that is not credited.
+    same: Text
+    differs: Text | None = None
+
+    @model_validator(mode="after")
+    def _programmes(self) -> Equivalence:
+        programmes = [ref.split("/")[0] for ref in self.objectives]
+        if len(set(programmes)) != len(programmes):
+            raise ValueError("each objective of an equivalence comes from a different programme")
+        if set(self.versions) != set(programmes):
+            raise ValueError(
+                "`versions` gives the major version of each programme it names: "
+                + ", ".join(sorted(set(programmes)))
+            )
+        return self
+
+
+class Equivalences(Strict):
+    """What two or more programmes teach alike (DESIGN.md section 4), credited per objective."""
+
+    schema_: Literal["lms/equivalences/1"] = Field(alias="schema")
+    id: Literal["equivalences"] = "equivalences"
+    version: str
+    equivalences: list[Equivalence] = Field(default_factory=list)
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        return Programme._semver(value)
+
+    @field_validator("equivalences")
+    @classmethod
+    def _ids_unique(cls, value: list[Equivalence]) -> list[Equivalence]:
+        return _unique_ids(value, "equivalence")
+
+    def references(self) -> list[Reference]:
+        problems: list[Reference] = []
+        seen: dict[str, str] = {}
+        for index, item in enumerate(self.equivalences):
+            for o_index, ref in enumerate(item.objectives):
+                if ref in seen:
+                    problems.append(
+                        (
+                            ("equivalences", index, "objectives", o_index),
+                            f"{ref} is already in the equivalence {seen[ref]!r}",
+                        )
+                    )
+                seen[ref] = item.id
+        return problems
+
+
 class Target(Strict):
     value: float
     unit: Literal["ratio", "days", "minutes", "currency", "count", "points"]

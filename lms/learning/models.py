@@ -1,10 +1,12 @@
-"""Lesson progress: sections a learner marked done, and modules they completed."""
+"""Lesson progress: sections a learner marked done, modules they completed, and objectives
+credited to them from another programme that teaches them alike."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core.timeutil import now_utc
@@ -32,3 +34,39 @@ class ModuleCompletion(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"), index=True)
     completed_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class EquivalenceMember(db.Model):
+    """One objective of an equivalence (curricula/equivalences.yaml): objectives of different
+    programmes taught alike. Derived from the file and replaced on each load; learner credits
+    name the equivalence and the objectives themselves, not these rows."""
+
+    __tablename__ = "equivalence_members"
+    __table_args__ = (UniqueConstraint("equivalence", "objective_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    equivalence: Mapped[str] = mapped_column(String(80), index=True)
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id"), index=True)
+    #: The major version of the objective's programme the equivalence was judged for.
+    programme_major: Mapped[int]
+
+
+class ObjectiveCredit(db.Model):
+    """An objective credited to a learner from work in another programme: the mapped
+    objective's sections done and its questions answered right in a passed attempt. Counts
+    only while both programmes keep the major versions it was granted under."""
+
+    __tablename__ = "objective_credits"
+    __table_args__ = (UniqueConstraint("user_id", "objective_id", "target_major"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    #: The objective credited, and the one whose mastery earned it.
+    objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id"), index=True)
+    source_objective_id: Mapped[int] = mapped_column(ForeignKey("objectives.id"))
+    equivalence: Mapped[str] = mapped_column(String(80))
+    target_major: Mapped[int]
+    source_major: Mapped[int]
+    #: The sections done and the passed attempt behind the credit.
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSON)
+    credited_at: Mapped[datetime] = mapped_column(default=now_utc)

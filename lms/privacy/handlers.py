@@ -143,7 +143,7 @@ register(
 # the manager's accountability record, kept likewise.
 
 from lms.assessments.models import Attempt, ExtraTime  # noqa: E402
-from lms.learning.models import ModuleCompletion, SectionProgress  # noqa: E402
+from lms.learning.models import ModuleCompletion, ObjectiveCredit, SectionProgress  # noqa: E402
 from lms.stages.models import ClockPause, Exemption, WindowExtension  # noqa: E402
 
 _KEPT = "Kept, anonymised through the user record, so cohort figures stay true."
@@ -164,6 +164,18 @@ register(
         select(ModuleCompletion).where(ModuleCompletion.user_id == user.id),
         "module_id",
         "completed_at",
+    ),
+    erase=lambda user: None,
+    policy=_KEPT,
+)
+register(
+    ObjectiveCredit,
+    export=lambda user: _rows(
+        select(ObjectiveCredit).where(ObjectiveCredit.user_id == user.id),
+        "objective_id",
+        "source_objective_id",
+        "equivalence",
+        "credited_at",
     ),
     erase=lambda user: None,
     policy=_KEPT,

@@ -379,6 +379,7 @@ def test_loading_the_same_tree_again_changes_nothing(app: Flask, tmp_path: Path)
         "adoption-framework",
         "figures",
         "features",
+        "equivalences",
     }
     assert state() == before
     assert before[0] == FILES + 1

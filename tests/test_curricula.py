@@ -607,7 +607,14 @@ def test_loader_in_an_app_context_reports_what_it_did(app: Flask, tmp_path: Path
         report = load_curricula(root)
         assert report.ok and report.changed
         assert sorted(report.created) == sorted(
-            [*REPOSITORY_PROGRAMMES, "test-programme", "adoption-framework", "figures", "features"]
+            [
+                *REPOSITORY_PROGRAMMES,
+                "test-programme",
+                "adoption-framework",
+                "figures",
+                "features",
+                "equivalences",
+            ]
         )
         db.session.commit()
         again = load_curricula(root)

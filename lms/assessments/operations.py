@@ -1,8 +1,8 @@
 """Attempts: start (or resume), save answers, submit and grade, all on the server.
 
-- An attempt's questions are drawn and shuffled by a random generator seeded per attempt, and
-  stored as snapshots at the start: a resumed attempt shows exactly the same, and later edits
-  of the curriculum never change it.
+- An attempt's questions are drawn (stratified, so every objective is tested: see `draw`) and
+  shuffled by a random generator seeded per attempt, and stored as snapshots at the start: a
+  resumed attempt shows exactly the same, and later edits of the curriculum never change it.
 - The time limit (plus any extra time a manager granted) is enforced here: answers arriving
   after the deadline are not accepted; the answers saved before it are graded.
 - Submitting is a conditional update of the attempt's status: of two concurrent submits exactly
@@ -21,6 +21,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from lms.assessments.draw import draw_questions
 from lms.assessments.models import Assessment, Attempt, AttemptItem, ExtraTime, Question
 from lms.assessments.questions import QuestionSpec, question_type
 from lms.core.timeutil import as_utc, now_utc
@@ -97,8 +98,8 @@ def start_attempt(user_id: int, assessment: Assessment) -> Attempt:
         raise AttemptRefused("This assessment has no questions yet.")
     seed = secrets.randbits(31)
     rng = random.Random(seed)
-    count = min(assessment.draw or len(questions), len(questions))
-    drawn = rng.sample(questions, count)
+    tags = [question.versions[-1].spec.get("objectives", []) for question in questions]
+    drawn = draw_questions(questions, tags, assessment.draw or len(questions), rng)
     started = now_utc()
     deadline = None
     if assessment.time_limit_minutes:

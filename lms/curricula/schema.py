@@ -352,6 +352,7 @@ class Programme(Strict):
             problems.extend(
                 ((*location, *where), message) for where, message in assessment.references()
             )
+        problems.extend(self._objective_references())
         lists: list[tuple[tuple[str | int, ...], str, list[dict[str, str]]]] = [
             (("gates", stage), stage, requirements) for stage, requirements in self.gates.items()
         ]
@@ -402,6 +403,62 @@ class Programme(Strict):
                     "parallel pair: give both or neither",
                 )
             )
+        return problems
+
+    def _objective_references(self) -> list[Reference]:
+        """Each question's `objectives` name objectives that exist: of its own module in a
+        module's bank, as `module-id/objective-id` in the pre- and post-assessment. A module's
+        draw is at least its objective count, so an attempt can test every objective."""
+        problems: list[Reference] = []
+        objectives = {
+            module.id: {objective.id for objective in module.objectives} for module in self.modules
+        }
+        for m_index, module in enumerate(self.modules):
+            bank = module.assessment
+            if bank is None:
+                continue
+            where = ("modules", m_index, "assessment")
+            if bank.draw is not None and bank.draw < len(module.objectives):
+                problems.append(
+                    (
+                        (*where, "draw"),
+                        f"draws {bank.draw} questions but the module has "
+                        f"{len(module.objectives)} objectives: every attempt must test each one",
+                    )
+                )
+            for q_index, question in enumerate(bank.questions):
+                for t_index, tag in enumerate(question.objectives):
+                    if tag not in objectives[module.id]:
+                        hint = (
+                            " (a module's own questions name its objectives without the module id)"
+                            if "/" in tag
+                            else ""
+                        )
+                        problems.append(
+                            (
+                                (*where, "questions", q_index, "objectives", t_index),
+                                f"no objective with id {tag!r} in module {module.id!r}{hint}",
+                            )
+                        )
+        for name in ("pre_assessment", "post_assessment"):
+            measured = getattr(self, name)
+            if measured is None:
+                continue
+            for q_index, question in enumerate(measured.questions):
+                for t_index, tag in enumerate(question.objectives):
+                    module_id, _, objective_id = tag.partition("/")
+                    if objective_id in objectives.get(module_id, ()):
+                        continue
+                    if not objective_id:
+                        message = (
+                            f"{tag!r} names no module: a programme's {name.replace('_', '-')} "
+                            "names objectives as `module-id/objective-id`"
+                        )
+                    elif module_id not in objectives:
+                        message = f"no module with id {module_id!r} in this programme"
+                    else:
+                        message = f"no objective with id {objective_id!r} in module {module_id!r}"
+                    problems.append(((name, "questions", q_index, "objectives", t_index), message))
         return problems
 
     @field_validator("modules")

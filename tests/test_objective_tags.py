@@ -98,6 +98,7 @@ def programme(
                 "id": name.replace("_", "-"),
                 "title": f"Decisions ({name.split('_')[0]})",
                 "attempts_allowed": 1,
+                "feedback": "never",
                 "questions": [
                     question("d1", ["alignment/kpis"], "scenario"),
                     question("d2", ["governance/consent"], "scenario"),
@@ -190,6 +191,27 @@ def test_a_draw_smaller_than_the_objectives_is_refused(tmp_path: Path) -> None:
     # Untagged banks too: the objective count is what an attempt must be able to cover.
     assert problems(tmp_path, programme([question(f"u{n}") for n in range(5)], draw=3))
     assert problems(tmp_path, programme(draw=4)) == []
+
+
+@pytest.mark.parametrize("feedback", ["after-each-attempt", "after-last-attempt", None])
+def test_pre_and_post_assessments_must_never_show_their_keys(
+    tmp_path: Path, feedback: str | None
+) -> None:
+    document = programme(pre_post=True)
+    if feedback is None:
+        del document["pre_assessment"]["feedback"]  # the default shows keys after each attempt
+    else:
+        document["pre_assessment"]["feedback"] = feedback
+    _, text = write(tmp_path, document)
+    found = problems(tmp_path, document)
+    assert len(found) == 1
+    expected_line = (
+        line_of(text, r"^pre_assessment:$")
+        if feedback is None
+        else line_of(text, rf"^\s*feedback: {feedback}$")
+    )
+    assert found[0].startswith(f"tagged-programme.yaml:{expected_line}: pre_assessment.feedback:")
+    assert "must be `never`" in found[0]
 
 
 def test_the_same_objective_twice_on_a_question_is_refused(tmp_path: Path) -> None:

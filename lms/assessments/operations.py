@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
 from pydantic import TypeAdapter
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from lms.assessments.draw import draw_questions
 from lms.assessments.models import Assessment, Attempt, AttemptItem, ExtraTime, Question
 from lms.assessments.questions import QuestionSpec, question_type
+from lms.assessments.statistics import ScoreChange, score_change
 from lms.core.timeutil import as_utc, now_utc
 from lms.extensions import db
 from lms.stages.engine import after_graded_event
@@ -207,8 +210,9 @@ def grade(attempt: Attempt) -> None:
 
 
 def feedback_visible(attempt: Attempt, state: AttemptSummary) -> bool:
-    """Answers and explanations: after each attempt, or only once no attempts remain."""
-    if attempt.status == "in-progress":
+    """Answers and explanations: after each attempt, only once no attempts remain, or never
+    (pre- and post-assessments: their keys would teach the parallel form's answers)."""
+    if attempt.status == "in-progress" or attempt.assessment.feedback == "never":
         return False
     if attempt.assessment.feedback == "after-each-attempt":
         return True
@@ -237,3 +241,35 @@ def grant_extra_time(
             minutes=assessment.time_limit_minutes + minutes
         )
     return grant
+
+
+def change_since_pre(attempt: Attempt) -> ScoreChange | None:
+    """For a graded post-assessment attempt: its score and scenario score against the learner's
+    best pre-assessment attempt of the same programme (pre None if they never took it)."""
+    if attempt.assessment.purpose != "post" or attempt.status == "in-progress":
+        return None
+    pre_attempts = db.session.scalars(
+        select(Attempt)
+        .join(Assessment, Assessment.id == Attempt.assessment_id)
+        .where(
+            Attempt.user_id == attempt.user_id,
+            Attempt.status != "in-progress",
+            Assessment.programme_id == attempt.assessment.programme_id,
+            Assessment.purpose == "pre",
+            Assessment.retired_at.is_(None),
+        )
+        .options(selectinload(Attempt.items))
+    ).all()
+    rows = [
+        {
+            "purpose": purpose,
+            "attempt": graded.id,
+            "type": item.snapshot.get("type"),
+            "credit": float(item.credit or 0),
+            "points": float(item.snapshot.get("points", 1)),
+        }
+        for purpose, graded in [("post", attempt)] + [("pre", pre) for pre in pre_attempts]
+        for item in graded.items
+    ]
+    columns = ["purpose", "attempt", "type", "credit", "points"]
+    return score_change(pd.DataFrame.from_records(rows, columns=columns))

@@ -120,3 +120,57 @@ def decision_quality(scores: pd.DataFrame) -> DecisionQuality:
             "the pre-assessment mean is zero, so a relative change is undefined",
         )
     return DecisionQuality(len(both), pre, post, (post - pre) / pre, None)
+
+
+@dataclass(frozen=True)
+class ScoreChange:
+    """One learner's post-assessment against their pre-assessment, in whole percentages.
+
+    Rounded first and subtracted after, so "45%, now 80%: +35 points" always adds up on the page.
+    `pre` is None when the learner never took the pre-assessment; the scenario figures are None
+    when either side has no scenario questions.
+    """
+
+    pre: int | None
+    post: int
+    pre_scenario: int | None
+    post_scenario: int | None
+
+    @property
+    def points(self) -> int | None:
+        return None if self.pre is None else self.post - self.pre
+
+    @property
+    def scenario_points(self) -> int | None:
+        if self.pre_scenario is None or self.post_scenario is None:
+            return None
+        return self.post_scenario - self.pre_scenario
+
+
+def _whole_percent(fraction: float) -> int:
+    # round() halves to even like the '%.0f' the result page's heading uses, so both agree.
+    return round(fraction * 100)
+
+
+def score_change(items: pd.DataFrame) -> ScoreChange | None:
+    """`items`: one row per graded item of one learner's post-assessment attempt and of their
+    pre-assessment attempts, columns purpose ("pre" or "post"), attempt, type, credit, points.
+    Scores are points earned ÷ points; of several pre attempts the best counts, and the scenario
+    score is `scenario_scores`'s, as in `decision_quality`. None without a post attempt."""
+    frame = items.assign(earned=items["credit"] * items["points"])
+    sums = frame.groupby(["purpose", "attempt"])[["earned", "points"]].sum()
+    sums = sums[sums["points"] > 0]
+    overall = (sums["earned"] / sums["points"]).groupby(level="purpose").max()
+    if "post" not in overall:
+        return None
+    scenario = scenario_scores(items.assign(learner=0)).groupby("purpose")["scenario_score"].max()
+
+    def percent(series: pd.Series, purpose: str) -> int | None:
+        return _whole_percent(float(series[purpose])) if purpose in series else None
+
+    return ScoreChange(
+        pre=percent(overall, "pre"),
+        post=_whole_percent(float(overall["post"])),
+        pre_scenario=percent(scenario, "pre"),
+        post_scenario=percent(scenario, "post"),
+    )

@@ -95,8 +95,9 @@ class Assessment(Strict):
     time_limit_minutes: int | None = Field(default=None, gt=0)
     #: Questions drawn at random for each attempt; None means every question.
     draw: int | None = Field(default=None, ge=1)
-    #: When answers and explanations are shown: after every attempt, or only once no attempts
-    #: remain (or the learner has passed).
+    #: When answers and explanations are shown: after every attempt, only once no attempts
+    #: remain (or the learner has passed), or never (the score only: pre- and post-assessments,
+    #: whose keys must not teach the answers to the parallel form).
     feedback: Literal["after-each-attempt", "after-last-attempt", "never"] = "after-each-attempt"
     questions: list[QuestionSpec] = Field(min_length=1)
 
@@ -392,6 +393,17 @@ class Programme(Strict):
                         "a parallel post-assessment "
                         "asks the same decisions as the pre-assessment: the same question "
                         "ids and types, in the same order",
+                    )
+                )
+        for name in ("pre_assessment", "post_assessment"):
+            measured = getattr(self, name)
+            if measured is not None and measured.feedback != "never":
+                problems.append(
+                    (
+                        (name, "feedback"),
+                        f"must be `never`, not {measured.feedback!r}: a pre- or post-assessment "
+                        "shows the score only, so its keys cannot teach the answers to the "
+                        "parallel form",
                     )
                 )
         if (self.pre_assessment is None) != (self.post_assessment is None):

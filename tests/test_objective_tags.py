@@ -8,22 +8,30 @@ from __future__ import annotations
 import random
 import re
 import shutil
+import statistics
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from lms.accounts.models import User
 from lms.assessments.draw import draw_questions
-from lms.assessments.models import Assessment, Attempt, Question
+from lms.assessments.models import Assessment, Attempt, AttemptItem, Question
+from lms.assessments.statistics import item_statistics, objective_statistics
+from lms.cohorts.operations import create_cohort, enrol
+from lms.core.timeutil import now_utc
 from lms.curricula.files import parse_file
 from lms.curricula.loader import load_curricula
+from lms.curricula.models import Programme
 from lms.extensions import db
-from tests.conftest import CURRICULA, login, submit
+from lms.stages.engine import organisation_today
+from tests.conftest import CURRICULA, login, make_user, submit
 
 OBJECTIVES = ["kpis", "owners", "cadence", "thresholds"]
 
@@ -361,3 +369,153 @@ def test_tagging_a_question_makes_a_new_version_and_untagged_ones_keep_theirs(
             )
         }
     assert versions == {"u1": [1, 2], "u2": [1], "u3": [1], "u4": [1]}
+
+
+# --- Item statistics per objective --------------------------------------------------------------
+
+RULES = {"discrimination_floor": 0.2, "facility_ceiling": 0.95}
+#: Six graded attempts, each asking q1, q3, q4 and q6 (one question per objective).
+CREDITS = {
+    "q1": [1, 1, 1, 1, 0, 0],
+    "q3": [1, 1, 1, 1, 1, 0.8],
+    "q4": [1, 1, 0, 0, 0, 0],
+    "q6": [0, 1, 0, 1, 0, 1],
+}
+#: Attempt totals: 3, 4, 2, 3, 1, 1.8.
+TOTALS = [sum(credits[n] for credits in CREDITS.values()) for n in range(6)]
+
+
+def rest_correlation(question: str) -> float:
+    credits = CREDITS[question]
+    return statistics.correlation(credits, [t - c for t, c in zip(TOTALS, credits, strict=True)])
+
+
+def frame() -> pd.DataFrame:
+    return pd.DataFrame.from_records(
+        [
+            {"attempt": n, "question": q, "credit": float(c), "points": 1.0}
+            for q, credits in CREDITS.items()
+            for n, c in enumerate(credits, start=1)
+        ]
+    )
+
+
+def test_item_notes_flag_weak_discrimination_and_high_facility() -> None:
+    found = {s.question: s for s in item_statistics(frame(), **RULES)}
+    assert found["q1"].note is None  # facility 0.67, discrimination well above 0.2
+    assert found["q1"].discrimination == pytest.approx(rest_correlation("q1"))
+    assert found["q1"].discrimination > 0.2
+    # q3: facility 5.8 / 6 = 0.97.
+    assert found["q3"].facility == pytest.approx(5.8 / 6)
+    assert "almost everyone gets it right (0.97 > 0.95)" in found["q3"].note
+    # q6: half right, unrelated to the rest of the attempt.
+    weak = rest_correlation("q6")
+    assert weak < 0.2
+    assert found["q6"].note == (
+        f"discriminates weakly ({weak:.2f} < 0.2): check the key and distractors"
+    )
+    # Both notes at once, joined: with a floor of 0.99 q3's discrimination is weak too.
+    strict = {
+        s.question: s for s in item_statistics(frame(), **{**RULES, "discrimination_floor": 0.99})
+    }
+    assert strict["q3"].note == (
+        f"discriminates weakly ({rest_correlation('q3'):.2f} < 0.99): check the key and "
+        "distractors; almost everyone gets it right (0.97 > 0.95)"
+    )
+
+
+def test_objective_statistics_by_hand() -> None:
+    tags = {q["id"]: q.get("objectives", []) for q in tagged_bank()}
+    items = item_statistics(frame(), **RULES)
+    found = {
+        s.objective: s
+        for s in objective_statistics(frame(), tags, items, [*OBJECTIVES, "reporting"])
+    }
+    assert list(found) == [*OBJECTIVES, "reporting"]
+    kpis = found["kpis"]  # q1 and q2; only q1 was asked
+    assert (kpis.questions, kpis.attempts) == (2, 6)
+    assert kpis.facility == pytest.approx(4 / 6)
+    assert kpis.discrimination == pytest.approx(rest_correlation("q1"))
+    owners = found["owners"]
+    assert owners.facility == pytest.approx(5.8 / 6)
+    assert owners.discrimination == pytest.approx(rest_correlation("q3"))
+    assert found["cadence"].facility == pytest.approx(2 / 6)
+    assert found["thresholds"].discrimination == pytest.approx(rest_correlation("q6"))
+    assert (found["reporting"].questions, found["reporting"].note) == (0, "no question tests it")
+    assert (
+        objective_statistics(frame().head(3), tags, items, ["kpis"])[0].note
+        == "too few attempts (3 of 5 needed)"
+    )
+
+
+def test_the_manager_sees_figures_per_objective_and_notes_per_item(
+    app: Flask, users, tmp_path: Path
+) -> None:
+    assessment_id = load_tagged(app, tmp_path, programme())
+    with app.app_context():
+        chapter = db.session.scalar(select(Programme).where(Programme.slug == "tagged-programme"))
+        cohort = create_cohort(
+            "Tagged cohort",
+            organisation_today(),
+            db.session.get(User, users["manager"]),
+            [chapter],
+        )
+        db.session.flush()
+        versions = {
+            q.slug: q.versions[-1]
+            for q in db.session.scalars(
+                select(Question).where(Question.assessment_id == assessment_id)
+            )
+        }
+        for n in range(6):
+            learner = make_user(f"tagged{n}@example.com")
+            enrol(cohort, learner, organisation_today(), reason="test set-up")
+            attempt = Attempt(
+                user_id=learner.id,
+                assessment_id=assessment_id,
+                number=1,
+                seed=n,
+                status="submitted",
+                submitted_at=now_utc(),
+                score=TOTALS[n],
+                max_score=4,
+                passed=False,
+            )
+            db.session.add(attempt)
+            db.session.flush()
+            for position, (slug, credits) in enumerate(CREDITS.items(), start=1):
+                db.session.add(
+                    AttemptItem(
+                        attempt_id=attempt.id,
+                        position=position,
+                        question_version_id=versions[slug].id,
+                        snapshot={"type": "single-choice", "points": 1.0, "key": "b"},
+                        answer="b",
+                        credit=credits[n],
+                    )
+                )
+        db.session.commit()
+        cohort_id = cohort.id
+    client = app.test_client()
+    assert login(client, "manager@example.com").status_code == 302
+    response = client.get(f"/cohorts/{cohort_id}/assessments/{assessment_id}")
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    objectives = dict(
+        re.findall(
+            r'<span class="muted small">([a-z]+)</span></th>(.*?)</tr>',
+            html.split('id="objectives-h"')[1].split('id="items-h"')[0],
+            re.S,
+        )
+    )
+    cells = {key: re.findall(r"<td[^>]*>([^<]*)</td>", row) for key, row in objectives.items()}
+    assert cells["kpis"] == ["2", "6", f"{4 / 6:.2f}", f"{rest_correlation('q1'):.2f}", ""]
+    assert cells["cadence"][:3] == ["2", "6", f"{2 / 6:.2f}"]
+    assert "Set the kpis." in html  # the objective's text labels its row
+    items = html.split('id="items-h"')[1]
+    assert "tests: Set the kpis.; Set the owners." not in items  # q2 was never answered
+    assert "tests: Set the thresholds." in items
+    weak = rest_correlation("q6")
+    assert f"discriminates weakly ({weak:.2f} &lt; 0.2): check the key and distractors" in items
+    assert "almost everyone gets it right (0.97 &gt; 0.95)" in items
+    assert "a discrimination below 0.2" in items and "a facility above 0.95" in items

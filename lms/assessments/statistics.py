@@ -4,12 +4,17 @@
 - Discrimination: the corrected item-total correlation, i.e. the correlation between the credit on
   the question and the score on the rest of the attempt. High values mean the question separates
   strong from weak learners; values near zero or below mean it does not (or is flawed).
+- Notes flag an item to look at: discrimination below a floor, or facility above a ceiling (the
+  figures `item-discrimination-floor` and `item-facility-ceiling`, passed in by the caller).
+- Per objective: the facility over the answers to the items tagged with it, and the mean of those
+  items' discriminations, so a manager sees which objectives the cohort has not learned.
 - Decision quality (DESIGN.md section 6): the relative change of the mean scenario score from the
   pre-assessment to the parallel post-assessment, over learners who took both.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -27,10 +32,30 @@ class ItemStatistic:
     note: str | None
 
 
+def _flags(
+    facility: float, discrimination: float | None, floor: float, ceiling: float
+) -> list[str]:
+    flags = []
+    if discrimination is not None and discrimination < floor:
+        flags.append(
+            f"discriminates weakly ({discrimination:.2f} < {floor:g}): "
+            "check the key and distractors"
+        )
+    if facility > ceiling:
+        flags.append(f"almost everyone gets it right ({facility:.2f} > {ceiling:g})")
+    return flags
+
+
 def item_statistics(
-    responses: pd.DataFrame, min_attempts: int = MIN_ATTEMPTS
+    responses: pd.DataFrame,
+    min_attempts: int = MIN_ATTEMPTS,
+    *,
+    discrimination_floor: float,
+    facility_ceiling: float,
 ) -> list[ItemStatistic]:
-    """`responses`: one row per graded item, columns attempt, question, credit, points."""
+    """`responses`: one row per graded item, columns attempt, question, credit, points.
+    An item gets a note when it cannot be computed, discriminates below `discrimination_floor`
+    or has a facility above `facility_ceiling` (several notes are joined with "; ")."""
     if responses.empty:
         return []
     frame = responses.assign(earned=responses["credit"] * responses["points"])
@@ -52,16 +77,85 @@ def item_statistics(
         facility = float(rows["credit"].mean())
         rest = totals.loc[rows["attempt"]].to_numpy() - rows["earned"].to_numpy()
         credit = rows["credit"].to_numpy()
-        if credit.std() == 0 or rest.std() == 0:
-            note = (
-                "everyone scored the same on it"
-                if credit.std() == 0
-                else ("the rest of the attempts scored the same")
-            )
-            results.append(ItemStatistic(str(question), count, facility, None, note))
+        notes = []
+        discrimination = None
+        if credit.std() == 0:
+            notes.append("everyone scored the same on it")
+        elif rest.std() == 0:
+            notes.append("the rest of the attempts scored the same")
+        else:
+            discrimination = float(pd.Series(credit).corr(pd.Series(rest)))
+        notes += _flags(facility, discrimination, discrimination_floor, facility_ceiling)
+        results.append(
+            ItemStatistic(str(question), count, facility, discrimination, "; ".join(notes) or None)
+        )
+    return results
+
+
+@dataclass(frozen=True)
+class ObjectiveStatistic:
+    objective: str
+    #: Questions tagged with the objective.
+    questions: int
+    #: Graded attempts that asked at least one of them.
+    attempts: int
+    facility: float | None
+    #: The mean of its items' discriminations (those that could be computed).
+    discrimination: float | None
+    note: str | None
+
+
+def objective_statistics(
+    responses: pd.DataFrame,
+    tags: Mapping[str, Collection[str]],
+    items: Sequence[ItemStatistic],
+    objectives: Sequence[str] | None = None,
+    min_attempts: int = MIN_ATTEMPTS,
+) -> list[ObjectiveStatistic]:
+    """Per objective: `responses` as for `item_statistics`; `tags`: question -> the objectives
+    it tests; `items`: `item_statistics` of the same responses; `objectives`: the objectives to
+    report, in order (default: every tagged one, sorted).
+
+    Facility is the mean credit over every answer to the objective's items (an item asked more
+    often weighs more, as it does in the learners' scores); discrimination is the plain mean of
+    its items' discriminations, since a correlation does not pool across items."""
+    wanted = list(objectives) if objectives is not None else sorted(set().union(*tags.values()))
+    discriminations = {
+        item.question: item.discrimination for item in items if item.discrimination is not None
+    }
+    results = []
+    for objective in wanted:
+        questions = [question for question, found in tags.items() if objective in found]
+        rows = (
+            responses[responses["question"].isin(questions)] if not responses.empty else responses
+        )
+        attempts = int(rows["attempt"].nunique()) if not rows.empty else 0
+        if not questions:
+            results.append(ObjectiveStatistic(objective, 0, 0, None, None, "no question tests it"))
             continue
-        discrimination = float(pd.Series(credit).corr(pd.Series(rest)))
-        results.append(ItemStatistic(str(question), count, facility, discrimination, None))
+        if attempts < min_attempts:
+            results.append(
+                ObjectiveStatistic(
+                    objective,
+                    len(questions),
+                    attempts,
+                    None,
+                    None,
+                    f"too few attempts ({attempts} of {min_attempts} needed)",
+                )
+            )
+            continue
+        found = [discriminations[q] for q in questions if q in discriminations]
+        results.append(
+            ObjectiveStatistic(
+                objective,
+                len(questions),
+                attempts,
+                float(rows["credit"].mean()),
+                sum(found) / len(found) if found else None,
+                None if found else "no item's discrimination could be computed",
+            )
+        )
     return results
 
 

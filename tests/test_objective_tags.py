@@ -519,3 +519,62 @@ def test_the_manager_sees_figures_per_objective_and_notes_per_item(
     assert f"discriminates weakly ({weak:.2f} &lt; 0.2): check the key and distractors" in items
     assert "almost everyone gets it right (0.97 &gt; 0.95)" in items
     assert "a discrimination below 0.2" in items and "a facility above 0.95" in items
+
+
+# --- In the authoring layout, errors name the file the author opens -----------------------------
+
+FOLDER = CURRICULA / "programmes" / "integrated-marketing-systems"
+SHOWN = "curricula/programmes/integrated-marketing-systems"
+
+
+def layout_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "curricula"
+    (root / "programmes").mkdir(parents=True)
+    shutil.copy(CURRICULA / "framework.yaml", root)
+    shutil.copy(CURRICULA / "figures.yaml", root)
+    shutil.copytree(FOLDER, root / "programmes" / FOLDER.name)
+    return root
+
+
+def replace_once(path: Path, old: str, new: str) -> int:
+    """Replace `old` (found once) and return the line (1-based) where the change starts."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, old
+    path.write_text(text.replace(old, new), encoding="utf-8")
+    return text[: text.index(old)].count("\n") + 1
+
+
+def validation_errors(app: Flask, root: Path) -> str:
+    result = app.test_cli_runner().invoke(args=["curricula", "validate", str(root)])
+    assert result.exit_code == 1, result.output
+    return result.stderr
+
+
+def test_in_the_layout_a_bad_tag_and_a_small_draw_name_the_bank_file(
+    app: Flask, tmp_path: Path
+) -> None:
+    root = layout_copy(tmp_path)
+    bank = root / "programmes" / FOLDER.name / "modules" / "strategic-alignment.questions.yaml"
+    draw = replace_once(bank, "\ndraw: 8\n", "\ndraw: 5\n") + 1
+    tag = replace_once(
+        bank,
+        "- id: mql-target-met-pipeline-short\n",
+        "- id: mql-target-met-pipeline-short\n  objectives: [no-such-objective]\n",
+    )
+    errors = validation_errors(app, root)
+    shown = f"{SHOWN}/modules/strategic-alignment.questions.yaml"
+    assert f"{shown}:{draw}: modules[0].assessment.draw: draws 5 questions" in errors
+    assert (
+        f"{shown}:{tag + 1}: modules[0].assessment.questions[0].objectives[0]: "
+        "no objective with id 'no-such-objective' in module 'strategic-alignment'"
+    ) in errors
+
+
+def test_in_the_layout_a_pre_assessment_showing_keys_names_its_file(
+    app: Flask, tmp_path: Path
+) -> None:
+    root = layout_copy(tmp_path)
+    pre = root / "programmes" / FOLDER.name / "pre-assessment.yaml"
+    line = replace_once(pre, "\nfeedback: never\n", "\nfeedback: after-last-attempt\n") + 1
+    errors = validation_errors(app, root)
+    assert f"{SHOWN}/pre-assessment.yaml:{line}: pre_assessment.feedback: must be `never`" in errors

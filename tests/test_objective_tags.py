@@ -178,14 +178,16 @@ def test_a_pre_post_tag_names_a_module_and_one_of_its_objectives(
     tmp_path: Path, tag: str, message: str
 ) -> None:
     document = programme(pre_post=True)
-    document["post_assessment"]["questions"][1]["objectives"] = [tag]
+    for name in ("pre_assessment", "post_assessment"):  # parallel forms: both alike
+        document[name]["questions"][1]["objectives"] = [tag]
     _, text = write(tmp_path, document)
-    line = line_of(text, rf"^\s*- {re.escape(tag)}$", nth=-1)
     found = problems(tmp_path, document)
-    assert len(found) == 1, found
-    assert found[0].startswith(
-        f"tagged-programme.yaml:{line}: post_assessment.questions[1].objectives[0]: {message}"
-    )
+    assert len(found) == 2, found
+    for index, name in enumerate(("pre_assessment", "post_assessment")):
+        line = line_of(text, rf"^\s*- {re.escape(tag)}$", nth=index - 2)  # the last two
+        assert found[index].startswith(
+            f"tagged-programme.yaml:{line}: {name}.questions[1].objectives[0]: {message}"
+        )
 
 
 def test_a_draw_smaller_than_the_objectives_is_refused(tmp_path: Path) -> None:
@@ -578,3 +580,14 @@ def test_in_the_layout_a_pre_assessment_showing_keys_names_its_file(
     line = replace_once(pre, "\nfeedback: never\n", "\nfeedback: after-last-attempt\n") + 1
     errors = validation_errors(app, root)
     assert f"{SHOWN}/pre-assessment.yaml:{line}: pre_assessment.feedback: must be `never`" in errors
+
+
+def test_the_parallel_post_assessment_tests_the_same_objectives(tmp_path: Path) -> None:
+    document = programme(pre_post=True)
+    document["post_assessment"]["questions"][0]["objectives"] = ["alignment/owners"]
+    _, text = write(tmp_path, document)
+    line = line_of(text, r"^\s*- alignment/owners$") - 1  # the `objectives:` key above it
+    assert problems(tmp_path, document) == [
+        f"tagged-programme.yaml:{line}: post_assessment.questions[0].objectives: a parallel "
+        "form tests what the pre-assessment's 'd1' tests: alignment/kpis"
+    ]

@@ -395,6 +395,19 @@ class Programme(Strict):
                         "ids and types, in the same order",
                     )
                 )
+            else:
+                pairs = zip(
+                    self.pre_assessment.questions, self.post_assessment.questions, strict=True
+                )
+                for index, (before, after) in enumerate(pairs):
+                    if sorted(before.objectives) != sorted(after.objectives):
+                        problems.append(
+                            (
+                                ("post_assessment", "questions", index, "objectives"),
+                                f"a parallel form tests what the pre-assessment's {before.id!r} "
+                                f"tests: {', '.join(before.objectives) or 'no objective'}",
+                            )
+                        )
         for name in ("pre_assessment", "post_assessment"):
             measured = getattr(self, name)
             if measured is not None and measured.feedback != "never":

@@ -789,6 +789,10 @@ def responses(rows: dict[str, list[float | None]], points: dict[str, float] | No
     return pd.DataFrame.from_records(records)
 
 
+#: The thresholds of the item notes, as figures.yaml sets them.
+RULES = {"discrimination_floor": 0.2, "facility_ceiling": 0.95}
+
+
 def test_item_statistics_facility_and_discrimination() -> None:
     frame = responses(
         {
@@ -799,7 +803,7 @@ def test_item_statistics_facility_and_discrimination() -> None:
         }
     )
     # Attempt totals: 4, 3, 3, 2, 1.
-    found = {s.question: s for s in item_statistics(frame)}
+    found = {s.question: s for s in item_statistics(frame, **RULES)}
     assert list(found) == ["q-easy", "q-flat", "q-rare", "q-split"]
 
     easy = found["q-easy"]
@@ -817,13 +821,15 @@ def test_item_statistics_facility_and_discrimination() -> None:
 
     flat = found["q-flat"]
     assert (flat.facility, flat.discrimination) == (1.0, None)
-    assert flat.note == "everyone scored the same on it"
+    assert flat.note == (
+        "everyone scored the same on it; almost everyone gets it right (1.00 > 0.95)"
+    )
 
     rare = found["q-rare"]
     assert (rare.attempts, rare.facility, rare.discrimination) == (3, None, None)
     assert rare.note == "too few attempts (3 of 5 needed)"
 
-    lenient = {s.question: s for s in item_statistics(frame, min_attempts=3)}
+    lenient = {s.question: s for s in item_statistics(frame, min_attempts=3, **RULES)}
     assert lenient["q-rare"].facility == pytest.approx(2 / 3)
 
 
@@ -831,7 +837,7 @@ def test_item_statistics_weigh_the_rest_by_points() -> None:
     frame = responses(
         {"q-heavy": [1, 1, 0, 0, 0.5], "q-light": [1, 0, 1, 0, 0]}, points={"q-heavy": 2}
     )
-    found = {s.question: s for s in item_statistics(frame)}
+    found = {s.question: s for s in item_statistics(frame, **RULES)}
     # Facility is the mean credit, not points: (1 + 1 + 0 + 0 + 0.5) / 5.
     assert found["q-heavy"].facility == pytest.approx(0.5)
     # For q-light the rest is q-heavy's points earned: 2, 2, 0, 0, 1.
@@ -842,7 +848,7 @@ def test_item_statistics_weigh_the_rest_by_points() -> None:
 
 def test_item_statistics_when_the_rest_does_not_vary() -> None:
     frame = responses({"q-varies": [1, 0, 1, 0, 1], "q-flat": [1, 1, 1, 1, 1]})
-    found = {s.question: s for s in item_statistics(frame)}
+    found = {s.question: s for s in item_statistics(frame, **RULES)}
     assert found["q-varies"].facility == pytest.approx(0.6)
     assert found["q-varies"].discrimination is None
     assert found["q-varies"].note == "the rest of the attempts scored the same"
@@ -850,7 +856,7 @@ def test_item_statistics_when_the_rest_does_not_vary() -> None:
 
 def test_item_statistics_of_nothing_is_empty() -> None:
     empty = pd.DataFrame(columns=["attempt", "question", "credit", "points"])
-    assert item_statistics(empty) == []
+    assert item_statistics(empty, **RULES) == []
 
 
 def scores(rows: list[tuple[str, str, float]]) -> pd.DataFrame:

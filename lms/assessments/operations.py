@@ -1,8 +1,8 @@
 """Attempts: start (or resume), save answers, submit and grade, all on the server.
 
-- An attempt's questions are drawn and shuffled by a random generator seeded per attempt, and
-  stored as snapshots at the start: a resumed attempt shows exactly the same, and later edits
-  of the curriculum never change it.
+- An attempt's questions are drawn (stratified, so every objective is tested: see `draw`) and
+  shuffled by a random generator seeded per attempt, and stored as snapshots at the start: a
+  resumed attempt shows exactly the same, and later edits of the curriculum never change it.
 - The time limit (plus any extra time a manager granted) is enforced here: answers arriving
   after the deadline are not accepted; the answers saved before it are graded.
 - Submitting is a conditional update of the attempt's status: of two concurrent submits exactly
@@ -17,12 +17,16 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import pandas as pd
 from pydantic import TypeAdapter
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
+from lms.assessments.draw import draw_questions
 from lms.assessments.models import Assessment, Attempt, AttemptItem, ExtraTime, Question
 from lms.assessments.questions import QuestionSpec, question_type
+from lms.assessments.statistics import ScoreChange, score_change
 from lms.core.timeutil import as_utc, now_utc
 from lms.extensions import db
 from lms.stages.engine import after_graded_event
@@ -97,8 +101,8 @@ def start_attempt(user_id: int, assessment: Assessment) -> Attempt:
         raise AttemptRefused("This assessment has no questions yet.")
     seed = secrets.randbits(31)
     rng = random.Random(seed)
-    count = min(assessment.draw or len(questions), len(questions))
-    drawn = rng.sample(questions, count)
+    tags = [question.versions[-1].spec.get("objectives", []) for question in questions]
+    drawn = draw_questions(questions, tags, assessment.draw or len(questions), rng)
     started = now_utc()
     deadline = None
     if assessment.time_limit_minutes:
@@ -206,8 +210,9 @@ def grade(attempt: Attempt) -> None:
 
 
 def feedback_visible(attempt: Attempt, state: AttemptSummary) -> bool:
-    """Answers and explanations: after each attempt, or only once no attempts remain."""
-    if attempt.status == "in-progress":
+    """Answers and explanations: after each attempt, only once no attempts remain, or never
+    (pre- and post-assessments: their keys would teach the parallel form's answers)."""
+    if attempt.status == "in-progress" or attempt.assessment.feedback == "never":
         return False
     if attempt.assessment.feedback == "after-each-attempt":
         return True
@@ -236,3 +241,35 @@ def grant_extra_time(
             minutes=assessment.time_limit_minutes + minutes
         )
     return grant
+
+
+def change_since_pre(attempt: Attempt) -> ScoreChange | None:
+    """For a graded post-assessment attempt: its score and scenario score against the learner's
+    best pre-assessment attempt of the same programme (pre None if they never took it)."""
+    if attempt.assessment.purpose != "post" or attempt.status == "in-progress":
+        return None
+    pre_attempts = db.session.scalars(
+        select(Attempt)
+        .join(Assessment, Assessment.id == Attempt.assessment_id)
+        .where(
+            Attempt.user_id == attempt.user_id,
+            Attempt.status != "in-progress",
+            Assessment.programme_id == attempt.assessment.programme_id,
+            Assessment.purpose == "pre",
+            Assessment.retired_at.is_(None),
+        )
+        .options(selectinload(Attempt.items))
+    ).all()
+    rows = [
+        {
+            "purpose": purpose,
+            "attempt": graded.id,
+            "type": item.snapshot.get("type"),
+            "credit": float(item.credit or 0),
+            "points": float(item.snapshot.get("points", 1)),
+        }
+        for purpose, graded in [("post", attempt)] + [("pre", pre) for pre in pre_attempts]
+        for item in graded.items
+    ]
+    columns = ["purpose", "attempt", "type", "credit", "points"]
+    return score_change(pd.DataFrame.from_records(rows, columns=columns))

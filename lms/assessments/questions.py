@@ -17,10 +17,26 @@ import math
 import random
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+#: An objective a question tests: its id in a module's bank, "module-id/objective-id" in a
+#: programme's pre- or post-assessment. Which form fits is checked against the programme
+#: (`lms.curricula.schema.Programme.references`).
+ObjectiveTag = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^[a-z0-9]+(-[a-z0-9]+)*(/[a-z0-9]+(-[a-z0-9]+)*)?$", max_length=161
+    ),
+]
 
 
 class _Spec(BaseModel):
@@ -28,13 +44,19 @@ class _Spec(BaseModel):
 
     id: Slug
     #: The objectives it tests: ids of the module's objectives (in a programme's pre- and
-    #: post-assessment, `module-id/objective-id`).
-    objectives: list[Annotated[str, StringConstraints(pattern=r"^[a-z0-9-]+(/[a-z0-9-]+)?$")]] = (
-        Field(default_factory=list)
-    )
+    #: post-assessment, `module-id/objective-id`). Optional here so untagged banks still load;
+    #: the content linter demands tags in taught modules.
+    objectives: list[ObjectiveTag] = Field(default_factory=list)
     prompt: Text
     explanation: Text
     points: float = Field(default=1, gt=0)
+
+    @field_validator("objectives")
+    @classmethod
+    def _tags_once(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("an objective is named twice")
+        return value
 
 
 class Option(BaseModel):

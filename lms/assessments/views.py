@@ -119,8 +119,11 @@ def result(attempt_id: int) -> str | Response:
         return redirect(url_for("assessments.attempt", attempt_id=attempt.id))
     state = operations.summary(current_user.id, attempt.assessment)
     show = operations.feedback_visible(attempt, state)
+    # Feedback `never` (pre- and post-assessments): the score alone. Even right/wrong per
+    # question would tell a learner who remembers their answer what the key was.
+    score_only = attempt.assessment.feedback == "never"
     items = []
-    for item in attempt.items:
+    for item in [] if score_only else attempt.items:
         kind = question_type(item.snapshot["type"])
         entry = {
             "position": item.position,
@@ -147,5 +150,7 @@ def result(attempt_id: int) -> str | Response:
         state=state,
         items=items,
         show_feedback=show,
+        score_only=score_only,
+        change=operations.change_since_pre(attempt),
         form=FlaskForm(),
     )

@@ -28,14 +28,17 @@ from lms.assessments.models import (
 from lms.assessments.statistics import (
     DecisionQuality,
     ItemStatistic,
+    ObjectiveStatistic,
     decision_quality,
     item_statistics,
+    objective_statistics,
     scenario_scores,
 )
 from lms.core.paging import Page, paginate, paginate_rows
 from lms.core.search import contains
-from lms.curricula.models import Module, Stage
+from lms.curricula.models import Module, Objective, Stage
 from lms.extensions import db
+from lms.figures import figure
 from lms.organisation.models import Cohort, Enrolment, OrgUnit
 from lms.stages import rules
 from lms.stages.engine import EnrolmentState, evaluate_with_facts
@@ -448,6 +451,14 @@ class QuestionFigures:
     slug: str
     prompt: str
     statistic: ItemStatistic
+    #: The objectives it tests (their labels), as its current version is tagged.
+    objectives: list[str]
+
+
+@dataclass
+class ObjectiveFigures:
+    label: str
+    statistic: ObjectiveStatistic
 
 
 @dataclass
@@ -458,8 +469,12 @@ class AssessmentFigures:
     mean_score: float | None
     pass_rate: float | None
     questions: list[QuestionFigures]
+    objectives: list[ObjectiveFigures]
     decision: DecisionQuality | None
     pair: tuple[Assessment, Assessment] | None
+    #: The thresholds of the item notes (figures.yaml), shown beside the tables.
+    discrimination_floor: float
+    facility_ceiling: float
 
 
 def _cohort_learners(cohort: Cohort, programme_id: int) -> Select:
@@ -539,15 +554,24 @@ def assessment_figures(cohort: Cohort, assessment: Assessment) -> AssessmentFigu
             pair = (ends["pre"], ends["post"])
     items = _graded_items([assessment.id] + ([pair[0].id, pair[1].id] if pair else []), learners)
     own = items[items["assessment"] == assessment.id]
-    statistics = item_statistics(own[["attempt", "question", "credit", "points"]])
-    prompts = {
-        question.slug: (question.position, _prompt(question))
-        for question in db.session.scalars(
+    floor, ceiling = figure("item-discrimination-floor"), figure("item-facility-ceiling")
+    responses = own[["attempt", "question", "credit", "points"]]
+    statistics = item_statistics(responses, discrimination_floor=floor, facility_ceiling=ceiling)
+    bank = list(
+        db.session.scalars(
             select(Question)
             .where(Question.assessment_id == assessment.id)
             .options(selectinload(Question.versions))
         )
+    )
+    prompts = {question.slug: (question.position, _prompt(question)) for question in bank}
+    # Tags as the question's current version gives them: what it is meant to test now.
+    tags = {
+        question.slug: list(question.versions[-1].spec.get("objectives", []))
+        for question in bank
+        if question.versions and question.retired_at is None
     }
+    labels = _objective_labels(assessment)
     questions = sorted(
         (
             QuestionFigures(
@@ -555,10 +579,25 @@ def assessment_figures(cohort: Cohort, assessment: Assessment) -> AssessmentFigu
                 s.question,
                 prompts.get(s.question, (0, ""))[1],
                 s,
+                [labels.get(tag, tag) for tag in tags.get(s.question, [])],
             )
             for s in statistics
         ),
         key=lambda q: (q.position, q.slug),
+    )
+    tagged = {tag for found in tags.values() for tag in found}
+    # A module's bank reports every objective of the module (one no question tests shows as a
+    # gap); a pre- or post-assessment spans the programme, so only the objectives it tests.
+    wanted = [key for key in labels if assessment.module_id is not None or key in tagged] + sorted(
+        tagged - set(labels)
+    )
+    objectives = (
+        [
+            ObjectiveFigures(labels.get(s.objective, s.objective), s)
+            for s in objective_statistics(responses, tags, statistics, wanted)
+        ]
+        if tagged
+        else []
     )
     decision = None
     if pair is not None:
@@ -574,9 +613,36 @@ def assessment_figures(cohort: Cohort, assessment: Assessment) -> AssessmentFigu
         mean_score=sum(percents) / len(percents) if percents else None,
         pass_rate=sum(bool(p) for *_, p in graded) / len(graded) if graded else None,
         questions=questions,
+        objectives=objectives,
         decision=decision,
         pair=pair,
+        discrimination_floor=floor,
+        facility_ceiling=ceiling,
     )
+
+
+def _objective_labels(assessment: Assessment) -> dict[str, str]:
+    """Tag -> the objective's text, in the order of the programme: a module's bank tags its own
+    objectives by id, a pre- or post-assessment tags `module-id/objective-id`."""
+    rows = db.session.execute(
+        select(Module.id, Module.slug, Module.title, Objective.slug, Objective.text)
+        .join(Objective, Objective.module_id == Module.id)
+        .where(
+            Module.programme_id == assessment.programme_id,
+            Objective.retired_at.is_(None),
+            Module.retired_at.is_(None),
+        )
+        .order_by(Module.position, Objective.position)
+    ).all()
+    if assessment.module_id is not None:
+        return {
+            objective: text
+            for module_id, _, _, objective, text in rows
+            if module_id == assessment.module_id
+        }
+    return {
+        f"{module}/{objective}": f"{title}: {text}" for _, module, title, objective, text in rows
+    }
 
 
 def _prompt(question: Question) -> str:

@@ -95,8 +95,9 @@ class Assessment(Strict):
     time_limit_minutes: int | None = Field(default=None, gt=0)
     #: Questions drawn at random for each attempt; None means every question.
     draw: int | None = Field(default=None, ge=1)
-    #: When answers and explanations are shown: after every attempt, or only once no attempts
-    #: remain (or the learner has passed).
+    #: When answers and explanations are shown: after every attempt, only once no attempts
+    #: remain (or the learner has passed), or never (the score only: pre- and post-assessments,
+    #: whose keys must not teach the answers to the parallel form).
     feedback: Literal["after-each-attempt", "after-last-attempt", "never"] = "after-each-attempt"
     questions: list[QuestionSpec] = Field(min_length=1)
 
@@ -352,6 +353,7 @@ class Programme(Strict):
             problems.extend(
                 ((*location, *where), message) for where, message in assessment.references()
             )
+        problems.extend(self._objective_references())
         lists: list[tuple[tuple[str | int, ...], str, list[dict[str, str]]]] = [
             (("gates", stage), stage, requirements) for stage, requirements in self.gates.items()
         ]
@@ -393,6 +395,30 @@ class Programme(Strict):
                         "ids and types, in the same order",
                     )
                 )
+            else:
+                pairs = zip(
+                    self.pre_assessment.questions, self.post_assessment.questions, strict=True
+                )
+                for index, (before, after) in enumerate(pairs):
+                    if sorted(before.objectives) != sorted(after.objectives):
+                        problems.append(
+                            (
+                                ("post_assessment", "questions", index, "objectives"),
+                                f"a parallel form tests what the pre-assessment's {before.id!r} "
+                                f"tests: {', '.join(before.objectives) or 'no objective'}",
+                            )
+                        )
+        for name in ("pre_assessment", "post_assessment"):
+            measured = getattr(self, name)
+            if measured is not None and measured.feedback != "never":
+                problems.append(
+                    (
+                        (name, "feedback"),
+                        f"must be `never`, not {measured.feedback!r}: a pre- or post-assessment "
+                        "shows the score only, so its keys cannot teach the answers to the "
+                        "parallel form",
+                    )
+                )
         if (self.pre_assessment is None) != (self.post_assessment is None):
             present = "pre_assessment" if self.pre_assessment else "post_assessment"
             problems.append(
@@ -402,6 +428,62 @@ class Programme(Strict):
                     "parallel pair: give both or neither",
                 )
             )
+        return problems
+
+    def _objective_references(self) -> list[Reference]:
+        """Each question's `objectives` name objectives that exist: of its own module in a
+        module's bank, as `module-id/objective-id` in the pre- and post-assessment. A module's
+        draw is at least its objective count, so an attempt can test every objective."""
+        problems: list[Reference] = []
+        objectives = {
+            module.id: {objective.id for objective in module.objectives} for module in self.modules
+        }
+        for m_index, module in enumerate(self.modules):
+            bank = module.assessment
+            if bank is None:
+                continue
+            where = ("modules", m_index, "assessment")
+            if bank.draw is not None and bank.draw < len(module.objectives):
+                problems.append(
+                    (
+                        (*where, "draw"),
+                        f"draws {bank.draw} questions but the module has "
+                        f"{len(module.objectives)} objectives: every attempt must test each one",
+                    )
+                )
+            for q_index, question in enumerate(bank.questions):
+                for t_index, tag in enumerate(question.objectives):
+                    if tag not in objectives[module.id]:
+                        hint = (
+                            " (a module's own questions name its objectives without the module id)"
+                            if "/" in tag
+                            else ""
+                        )
+                        problems.append(
+                            (
+                                (*where, "questions", q_index, "objectives", t_index),
+                                f"no objective with id {tag!r} in module {module.id!r}{hint}",
+                            )
+                        )
+        for name in ("pre_assessment", "post_assessment"):
+            measured = getattr(self, name)
+            if measured is None:
+                continue
+            for q_index, question in enumerate(measured.questions):
+                for t_index, tag in enumerate(question.objectives):
+                    module_id, _, objective_id = tag.partition("/")
+                    if objective_id in objectives.get(module_id, ()):
+                        continue
+                    if not objective_id:
+                        message = (
+                            f"{tag!r} names no module: a programme's {name.replace('_', '-')} "
+                            "names objectives as `module-id/objective-id`"
+                        )
+                    elif module_id not in objectives:
+                        message = f"no module with id {module_id!r} in this programme"
+                    else:
+                        message = f"no objective with id {objective_id!r} in module {module_id!r}"
+                    problems.append(((name, "questions", q_index, "objectives", t_index), message))
         return problems
 
     @field_validator("modules")

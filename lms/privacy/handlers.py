@@ -196,7 +196,8 @@ register(
                 {
                     "question": item.snapshot.get("prompt"),
                     "answer": item.answer,
-                    "credit": item.credit,
+                    # Not for feedback `never` (pre/post): credit beside the answer is the key.
+                    **({} if attempt.assessment.feedback == "never" else {"credit": item.credit}),
                 }
                 for item in attempt.items
             ],

@@ -588,7 +588,7 @@ def test_changing_the_framework_renames_a_stage_in_place(app: Flask, tmp_path: P
     root = copy_curricula(tmp_path, with_test_programme=False)
     assert cli(app, "curricula", "load", str(root)).exit_code == 0
     framework = root / "framework.yaml"
-    edit(framework, "version: 1.0.0", "version: 1.0.1")
+    edit(framework, "version: 1.0.1", "version: 1.0.2")
     edit(framework, "  name: Expert Mastery\n", "  name: Expert Mastery Stage\n")
     result = cli(app, "curricula", "load", str(root))
     assert result.exit_code == 0, result.output

@@ -47,10 +47,9 @@ def _live_section(programme_slug: str, module_slug: str, section_slug: str) -> L
     return section
 
 
-def section_url(section: LessonSection) -> str:
+def _module_page(section: LessonSection) -> str:
     module = section.module
-    page = url_for("learning.module", programme_slug=module.programme.slug, module_slug=module.slug)
-    return f"{page}#section-{section.slug}"
+    return url_for("learning.module", programme_slug=module.programme.slug, module_slug=module.slug)
 
 
 @bp.route(
@@ -61,7 +60,8 @@ def section_url(section: LessonSection) -> str:
 def report_section(programme_slug: str, module_slug: str, section_slug: str) -> Any:
     section = _live_section(programme_slug, module_slug, section_slug)
     form = ReportForm()
-    back = section_url(section)
+    # Back to the report's status under the section, so the learner sees what became of it.
+    back = f"{_module_page(section)}#flag-section-{section.id}"
     if form.validate_on_submit():
         try:
             operations.report_section(current_user, section, form.comment.data)
@@ -103,7 +103,7 @@ def report_question(item_id: int) -> Any:
     item = _own_submitted_item(item_id)
     form = ReportForm()
     result = url_for("assessments.result", attempt_id=item.attempt_id)
-    back = f"{result}#item-{item.position}"
+    back = f"{result}#flag-item-{item.id}"
     if form.validate_on_submit():
         try:
             operations.report_question(current_user, item, form.comment.data)

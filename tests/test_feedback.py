@@ -404,3 +404,19 @@ def test_attempt_counts_are_untouched_by_reports(app, world) -> None:
     )
     with app.app_context():
         assert db.session.get(Attempt, world.attempt).score == before
+
+
+def test_the_demo_has_open_and_closed_reports_in_the_queue(app, curricula) -> None:
+    from lms.demo.seed import DEMO_PASSWORD, seed
+
+    with app.app_context():
+        seed()
+        db.session.commit()
+        statuses = set(db.session.scalars(select(ContentReport.status)))
+        kinds = set(db.session.scalars(select(ContentReport.kind)))
+    assert statuses == {"open", "closed"}
+    assert kinds == {"section", "question"}
+    admin = app.test_client()
+    assert login(admin, "admin@example.com", DEMO_PASSWORD).status_code == 302
+    assert "Review and close" in text(admin.get("/admin/content-reports"))
+    assert "What was done" in text(admin.get("/admin/content-reports?status=closed"))

@@ -502,6 +502,54 @@ def test_the_grading_page_shows_score_and_verdict_live_and_a_not_yet_decides(
     ).to_be_visible()
 
 
+def test_a_learner_flags_a_section_and_reads_what_the_admin_did(
+    browser, live_server: str, app: Flask
+) -> None:
+    from playwright.sync_api import expect
+
+    from lms.feedback.models import ContentReport
+
+    with app.app_context():
+        # The demo's own reports aside, so the learner starts with none.
+        db.session.execute(delete(ContentReport))
+        db.session.commit()
+        section = db.session.scalars(
+            select(LessonSection)
+            .join(Module, Module.id == LessonSection.module_id)
+            .where(Module.slug == "strategic-alignment")
+            .order_by(LessonSection.position)
+        ).first()
+        title = section.title
+
+    learner = browser.new_context(base_url=live_server).new_page()
+    sign_in(learner, "learner@example.com")
+    learner.goto("/learn/integrated-marketing-systems/strategic-alignment")
+    card = learner.locator("section.lesson-section").first
+    card.get_by_text("This looks wrong").click()
+    card.get_by_label(f"What looks wrong in the section “{title}”?").fill(
+        "The worked example adds 40 and 25 to make 75."
+    )
+    card.get_by_role("button", name="Send the report").click()
+    expect(card.get_by_text(re.compile(r"You reported this on .* — open"))).to_be_visible()
+
+    admin = browser.new_context(base_url=live_server).new_page()
+    sign_in(admin, "admin@example.com")
+    admin.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    admin.get_by_role("link", name="Content reports").click()
+    expect(admin.get_by_text("The worked example adds 40 and 25 to make 75.")).to_be_visible()
+    admin.get_by_role("link", name=re.compile("^Review and close")).click()
+    admin.get_by_role("button", name="Close the report").click()
+    expect(admin.get_by_text("Say what was done.")).to_be_visible()
+    admin.get_by_label("What was done").fill("Fixed in 1.3.1: the sum now reads 65.")
+    admin.get_by_role("button", name="Close the report").click()
+    expect(admin.get_by_text("Report closed.")).to_be_visible()
+
+    learner.reload()
+    expect(
+        card.get_by_text(re.compile(r"— closed .*: Fixed in 1.3.1: the sum now reads 65."))
+    ).to_be_visible()
+
+
 def test_a_manager_narrows_the_dashboard_drills_down_and_downloads_what_they_saw(
     page, tmp_path
 ) -> None:

@@ -420,3 +420,22 @@ def test_the_demo_has_open_and_closed_reports_in_the_queue(app, curricula) -> No
     assert login(admin, "admin@example.com", DEMO_PASSWORD).status_code == 302
     assert "Review and close" in text(admin.get("/admin/content-reports"))
     assert "What was done" in text(admin.get("/admin/content-reports?status=closed"))
+
+
+def test_the_result_page_takes_the_same_queries_with_or_without_reports(
+    app, world, count_queries
+) -> None:
+    client = signed_in(app, "learner@example.com")
+    result = f"/attempts/{world.attempt}/result"
+    client.get(result)
+    with count_queries() as before:
+        assert client.get(result).status_code == 200
+    submit(client, result, {"comment": COMMENT}, to=item_url(world.item))
+    client.get(result)
+    with count_queries() as after:
+        assert client.get(result).status_code == 200
+    assert len(after) == len(before)
+    # Reading the reports is one query for the items' questions and one for the reports,
+    # however many questions the attempt has.
+    assert sum("content_reports" in statement for statement in after) == 1
+    assert sum("FROM question_versions" in statement for statement in after) == 1

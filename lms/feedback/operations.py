@@ -160,7 +160,17 @@ def section_reports(user_id: int, sections: list[LessonSection]) -> dict[int, Co
 
 def item_reports(user_id: int, items: list[AttemptItem]) -> dict[int, ContentReport]:
     """By attempt item id: the learner's latest report on each item's question."""
-    question_of = {item.id: item.question_version.question_id for item in items}
+    if not items:
+        return {}
+    # One query for the questions behind the items, rather than one per item.
+    question_by_version = dict(
+        db.session.execute(
+            select(QuestionVersion.id, QuestionVersion.question_id).where(
+                QuestionVersion.id.in_({item.question_version_id for item in items})
+            )
+        ).all()
+    )
+    question_of = {item.id: question_by_version[item.question_version_id] for item in items}
     found = latest_by_target(user_id, [f"question:{q}" for q in question_of.values()])
     return {
         item_id: found[f"question:{question_id}"]

@@ -33,8 +33,9 @@
     var score = points + " of " + maxPoints + " points (" + percent + "%)";
     // A criterion at the lowest level decides on its own, so there is no need to wait.
     if (chosen < criteria.length && notYet.length === 0) {
-      output.textContent = "So far " + score + "; choose a level for " +
-        (criteria.length - chosen) + " more criteria to see the verdict.";
+      var left = criteria.length - chosen;
+      output.textContent = "So far " + score + "; choose a level for " + left + " more " +
+        (left === 1 ? "criterion" : "criteria") + " to see the verdict.";
       return;
     }
     // Integers, as the server compares: 0.75 of 16 is exactly 12.

@@ -478,8 +478,12 @@ def test_the_grading_page_shows_score_and_verdict_live_and_a_not_yet_decides(
         "So far 0 of 20 points (0%); choose a level for 5 more criteria to see the verdict."
     )
     criteria = page.locator("fieldset.criterion")
-    for number in range(5):
+    for number in range(4):
         criteria.nth(number).get_by_role("radio", name=re.compile(r"^Proficient")).check()
+    expect(verdict).to_have_text(
+        "So far 12 of 20 points (60%); choose a level for 1 more criterion to see the verdict."
+    )
+    criteria.nth(4).get_by_role("radio", name=re.compile(r"^Proficient")).check()
     expect(verdict).to_have_text("Score 15 of 20 points (75%): proficient.")
     criteria.nth(1).get_by_role("radio", name=re.compile(r"^Developing")).check()
     expect(verdict).to_have_text(

@@ -51,7 +51,9 @@
         Math.round(proficientAt * 100) + "% needed";
     }
     output.classList.add(verdict === "proficient" ? "proficient" : "needs-work");
-    output.textContent = "Score " + score + ": " + verdict + ".";
+    // A Not yet decides before every level is chosen; the points are then a running total.
+    output.textContent = (chosen < criteria.length ? "So far " : "Score ") + score + ": " +
+      verdict + ".";
   }
 
   form.addEventListener("change", update);

@@ -478,6 +478,11 @@ def test_the_grading_page_shows_score_and_verdict_live_and_a_not_yet_decides(
         "So far 0 of 20 points (0%); choose a level for 5 more criteria to see the verdict."
     )
     criteria = page.locator("fieldset.criterion")
+    # A Not yet decides at once, before the other levels are chosen.
+    criteria.nth(2).get_by_role("radio", name=re.compile(r"^Not yet")).check()
+    expect(verdict).to_have_text(
+        re.compile(r"^So far 0 of 20 points \(0%\): needs work: “.+” is at Not yet\.$")
+    )
     for number in range(4):
         criteria.nth(number).get_by_role("radio", name=re.compile(r"^Proficient")).check()
     expect(verdict).to_have_text(

@@ -64,6 +64,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from lms.curricula.views import bp as curricula_bp
     from lms.dashboard.views import bp as dashboard_bp
     from lms.demonstrations.views import bp as demonstrations_bp
+    from lms.feedback.views import bp as feedback_bp
     from lms.learning.views import bp as learning_bp
     from lms.main.views import bp as main_bp
     from lms.main.views import register_error_pages
@@ -77,6 +78,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(learning_bp)
     app.register_blueprint(assessments_bp)
     app.register_blueprint(demonstrations_bp)
+    app.register_blueprint(feedback_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(cohorts_bp)
     app.register_blueprint(dashboard_bp)

@@ -47,6 +47,7 @@ from lms.demonstrations.models import (
     Grade,
     Submission,
 )
+from lms.feedback.models import ContentReport
 from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.mail.models import OutboxMessage
 from lms.organisation.models import (
@@ -63,6 +64,7 @@ from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExten
 __all__ = [
     "Certificate",
     "CohortAssessor",
+    "ContentReport",
     "DemonstrationTask",
     "EvidenceFile",
     "Grade",

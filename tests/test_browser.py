@@ -434,6 +434,131 @@ def test_learner_demonstrates_the_manager_grades_and_a_certificate_follows(
     expect(visitor.get_by_text(learner_name)).to_be_visible()
 
 
+def test_the_grading_page_shows_score_and_verdict_live_and_a_not_yet_decides(
+    page, app: Flask, monkeypatch, tmp_path
+) -> None:
+    from playwright.sync_api import expect
+
+    from lms.demonstrations import operations
+    from lms.demonstrations.models import DemonstrationTask
+
+    monkeypatch.setitem(app.config, "LMS_UPLOAD_DIR", str(tmp_path / "uploads"))
+    with app.app_context():
+        only_the_demonstration_left(
+            "learner@example.com", "integrated-marketing-systems", "stack-journey-governance-audit"
+        )
+        learner = db.session.scalars(select(User).where(User.email == "learner@example.com")).one()
+        task = db.session.scalars(
+            select(DemonstrationTask)
+            .join(Programme, Programme.id == DemonstrationTask.programme_id)
+            .where(
+                Programme.slug == "integrated-marketing-systems",
+                DemonstrationTask.slug == "stack-journey-governance-audit",
+            )
+        ).one()
+        draft = operations.open_draft(learner, task)
+        answers = {}
+        for item in task.evidence:
+            if item["kind"] == "checklist":
+                answers[item["id"]] = [str(i) for i in range(len(item["items"]))]
+            elif item["kind"] == "text":
+                answers[item["id"]] = " ".join(["finding"] * (item.get("min_words") or 1))
+            elif item["kind"] == "link":
+                answers[item["id"]] = "https://sandbox.example.com/audit"
+        assert operations.save(draft, answers, [], []).ok
+        operations.submit(draft)
+        db.session.commit()
+        submission_id = draft.id
+
+    sign_in(page, "manager@example.com")
+    page.goto(f"/grading/{submission_id}")
+    verdict = page.locator("#live-verdict")
+    expect(verdict).to_have_attribute("aria-live", "polite")
+    expect(verdict).to_have_text(
+        "So far 0 of 20 points (0%); choose a level for 5 more criteria to see the verdict."
+    )
+    criteria = page.locator("fieldset.criterion")
+    # A Not yet decides at once, before the other levels are chosen.
+    criteria.nth(2).get_by_role("radio", name=re.compile(r"^Not yet")).check()
+    expect(verdict).to_have_text(
+        re.compile(r"^So far 0 of 20 points \(0%\): needs work: “.+” is at Not yet\.$")
+    )
+    for number in range(4):
+        criteria.nth(number).get_by_role("radio", name=re.compile(r"^Proficient")).check()
+    expect(verdict).to_have_text(
+        "So far 12 of 20 points (60%); choose a level for 1 more criterion to see the verdict."
+    )
+    criteria.nth(4).get_by_role("radio", name=re.compile(r"^Proficient")).check()
+    expect(verdict).to_have_text("Score 15 of 20 points (75%): proficient.")
+    criteria.nth(1).get_by_role("radio", name=re.compile(r"^Developing")).check()
+    expect(verdict).to_have_text(
+        "Score 14 of 20 points (70%): needs work: 14 of 20 points, under the 75% needed."
+    )
+    # Exemplary everywhere else makes the total 16 of 20, yet one Not yet decides.
+    for number in range(1, 5):
+        criteria.nth(number).get_by_role("radio", name=re.compile(r"^Exemplary")).check()
+    criteria.first.get_by_role("radio", name=re.compile(r"^Not yet")).check()
+    expect(verdict).to_have_text(
+        "Score 16 of 20 points (80%): needs work: “Technology stack audit” is at Not yet."
+    )
+    page.get_by_label("Overall feedback for the learner").fill("The stack audit is missing.")
+    page.get_by_role("button", name="Save the grade").click()
+    # The server decides, and agrees.
+    expect(
+        page.get_by_text(
+            "Graded: needs work: “Technology stack audit” is at Not yet. The learner has been told."
+        )
+    ).to_be_visible()
+
+
+def test_a_learner_flags_a_section_and_reads_what_the_admin_did(
+    browser, live_server: str, app: Flask
+) -> None:
+    from playwright.sync_api import expect
+
+    from lms.feedback.models import ContentReport
+
+    with app.app_context():
+        # The demo's own reports aside, so the learner starts with none.
+        db.session.execute(delete(ContentReport))
+        db.session.commit()
+        section = db.session.scalars(
+            select(LessonSection)
+            .join(Module, Module.id == LessonSection.module_id)
+            .where(Module.slug == "strategic-alignment")
+            .order_by(LessonSection.position)
+        ).first()
+        title = section.title
+
+    learner = browser.new_context(base_url=live_server).new_page()
+    sign_in(learner, "learner@example.com")
+    learner.goto("/learn/integrated-marketing-systems/strategic-alignment")
+    card = learner.locator("section.lesson-section").first
+    card.get_by_text("This looks wrong").click()
+    card.get_by_label(f"What looks wrong in the section “{title}”?").fill(
+        "The worked example adds 40 and 25 to make 75."
+    )
+    card.get_by_role("button", name="Send the report").click()
+    expect(card.get_by_text(re.compile(r"You reported this on .* — open"))).to_be_visible()
+
+    admin = browser.new_context(base_url=live_server).new_page()
+    sign_in(admin, "admin@example.com")
+    admin.get_by_role("navigation", name="Main").get_by_role("link", name="Admin").click()
+    admin.get_by_role("link", name="Content reports").click()
+    expect(admin.get_by_text("The worked example adds 40 and 25 to make 75.")).to_be_visible()
+    admin.get_by_role("link", name=re.compile("^Review and close")).click()
+    admin.get_by_role("button", name="Close the report").click()
+    expect(admin.get_by_text("Say what was done.")).to_be_visible()
+    admin.get_by_label("What was done").fill("Fixed in 1.3.1: the sum now reads 65.")
+    admin.get_by_role("button", name="Close the report").click()
+    expect(admin.get_by_text("Report closed.")).to_be_visible()
+
+    learner.reload()
+    expect(
+        card.get_by_text(re.compile(r"— closed .*: Fixed in 1.3.1: the sum now reads 65."))
+    ).to_be_visible()
+
+
 def test_a_manager_narrows_the_dashboard_drills_down_and_downloads_what_they_saw(
     page, tmp_path
 ) -> None:

@@ -213,3 +213,36 @@ def test_two_uploads_at_once_cannot_pass_the_quota_together(
     with app.app_context():
         sizes = db.session.scalars(select(EvidenceFile.size).where(EvidenceFile.user_id == learner))
         assert list(sizes) == [640]
+
+
+def test_two_simultaneous_reports_of_a_section_make_one_open_report(
+    app: Flask, users, curricula
+) -> None:
+    from lms.accounts.models import User
+    from lms.feedback import operations as feedback
+    from lms.feedback.models import ContentReport
+
+    learner = users["learner"]
+    with app.app_context():
+        section_id = module(FIRST_MODULE).sections[0].id
+
+    def report() -> str:
+        from lms.curricula.models import LessonSection
+
+        try:
+            feedback.report_section(
+                db.session.get(User, learner),
+                db.session.get(LessonSection, section_id),
+                "The worked example adds 40 and 25 to make 75.",
+            )
+        except feedback.ReportRefused as refusal:
+            return str(refusal)
+        return "reported"
+
+    outcomes = together(app, report)
+    assert sorted(outcomes) == [
+        "You have already reported this; it is still open.",
+        "reported",
+    ]
+    with app.app_context():
+        assert db.session.scalar(select(func.count(ContentReport.id))) == 1

@@ -33,7 +33,7 @@ from lms.demonstrations.models import (
     Grade,
     Submission,
 )
-from lms.demonstrations.rubric import RubricError, score
+from lms.demonstrations.rubric import RubricError, recorded_verdict, score
 from lms.extensions import db
 from lms.figures import figure
 from lms.mail.models import OutboxMessage
@@ -121,7 +121,38 @@ def test_top_points_are_summed_per_criterion_even_when_uneven() -> None:
     }
     result = score(rubric, {"a": 1, "b": 2}, 0.75)
     assert (result.points, result.max_points, result.proficient) == (7, 12, False)
-    assert score(rubric, {"a": 2, "b": 0}, 0.75).proficient  # 10 of 12
+    assert score(rubric, {"a": 2, "b": 1}, 0.75).proficient  # 11 of 12
+    # 10 of 12 is over the threshold too, but "B" at the lowest level decides.
+    assert score(rubric, {"a": 2, "b": 0}, 0.75).verdict == "needs work: “B” is at Low"
+
+
+def test_a_not_yet_is_needs_work_whatever_the_total() -> None:
+    result = score(RUBRIC, {"c1": 3, "c2": 3, "c3": 3, "c4": 0}, 0.75)
+    assert (result.points, result.max_points) == (12, 16)  # the threshold alone would pass it
+    assert not result.proficient
+    assert result.verdict == "needs work: “Criterion 4” is at Not yet"
+
+
+def test_the_verdict_names_every_criterion_at_not_yet() -> None:
+    result = score(RUBRIC, {"c1": 0, "c2": 3, "c3": 0, "c4": 3}, 0.25)
+    assert not result.proficient
+    assert result.verdict == "needs work: “Criterion 1” and “Criterion 3” are at Not yet"
+
+
+def test_the_verdict_says_how_far_under_the_threshold() -> None:
+    assert score(RUBRIC, {**ALL_PROFICIENT, "c1": 1}, 0.75).verdict == (
+        "needs work: 11 of 16 points, under the 75% needed"
+    )
+    assert score(RUBRIC, ALL_PROFICIENT, 0.75).verdict == "proficient"
+
+
+def test_a_recorded_grade_keeps_its_outcome() -> None:
+    """Grades given before the Not-yet rule are not re-evaluated: proficient stays proficient."""
+    levels = {"c1": 3, "c2": 3, "c3": 3, "c4": 0}
+    assert recorded_verdict(RUBRIC, levels, 12, 16, 0.75, True) == "proficient"
+    assert recorded_verdict(RUBRIC, levels, 12, 16, 0.75, False) == (
+        "needs work: “Criterion 4” is at Not yet"
+    )
 
 
 @pytest.mark.parametrize(
@@ -1041,7 +1072,10 @@ def test_the_score_is_worked_out_on_the_server(app, client, world) -> None:
         levels_form(app, world.task, 1, score="16", points="16", proficient="y"),
         follow_redirects=True,
     )
-    assert "Graded: needs work. The learner has been told." in text(response)
+    assert (
+        "Graded: needs work: 8 of 16 points, under the 75% needed. The learner has been told."
+        in text(response)
+    )
     assert grades_of(app, sent) == [("first", 8, False, False)]
     assert get_submission(app, sent).status == "needs-work"
 
@@ -1054,6 +1088,78 @@ def test_proficient_levels_make_the_submission_proficient(app, client, world) ->
     assert grades_of(app, sent) == [("first", 12, True, False)]
     assert get_submission(app, sent).status == "proficient"
     assert len(events(app, "demonstration.graded")) == 1
+
+
+def test_a_not_yet_makes_a_high_total_needs_work_and_says_why(app, client, world) -> None:
+    sent = make_submitted(app, world.learner, world.task)
+    sign_in(client, "manager@example.com")
+    # Exemplary everywhere but "Quality assurance": 12 of 16, the threshold, yet not proficient.
+    form = levels_form(app, world.task, 3, **{"level-quality-assurance": "0"})
+    response = submit(client, f"/grading/{sent}", form, follow_redirects=True)
+    assert (
+        "Graded: needs work: “Quality assurance” is at Not yet. The learner has been told."
+        in text(response)
+    )
+    assert grades_of(app, sent) == [("first", 12, False, False)]
+    assert get_submission(app, sent).status == "needs-work"
+    with app.app_context():
+        (mail,) = db.session.scalars(select(OutboxMessage))
+        assert "Why: “Quality assurance” is at Not yet." in mail.body
+    learner = FlaskClient(app, app.response_class, use_cookies=True)
+    sign_in(learner, "learner@example.com")
+    page = text(learner.get(f"/demonstrations/submissions/{sent}"))
+    assert (
+        "Your grade: 12 of 16 points (75%), needs work: “Quality assurance” is at Not yet" in page
+    )
+    assert "Improve and resubmit" in page
+
+
+def test_a_grade_recorded_before_the_not_yet_rule_stands(app, client, world) -> None:
+    sent = make_submitted(app, world.learner, world.task)
+    with app.app_context():
+        submission = db.session.get(Submission, sent)
+        task = submission.task
+        levels = {c["id"]: 3 for c in task.rubric["criteria"]}
+        levels["quality-assurance"] = 0
+        # As the old rule recorded it: 12 of 16 was proficient.
+        submission.grades.append(
+            Grade(
+                assessor_id=world.manager,
+                kind="first",
+                levels=levels,
+                comments={},
+                feedback="Good.",
+                points=12,
+                max_points=16,
+                proficient=True,
+                rubric=task.rubric,
+                proficient_at=0.75,
+            )
+        )
+        submission.status = "proficient"
+        db.session.commit()
+    sign_in(client, "learner@example.com")
+    page = text(client.get(f"/demonstrations/submissions/{sent}"))
+    assert "Your grade: 12 of 16 points (75%), proficient" in page
+    assert get_submission(app, sent).status == "proficient"
+
+
+def test_the_grading_page_carries_the_live_verdict_for_the_script(app, client, world) -> None:
+    sent = make_submitted(app, world.learner, world.task)
+    sign_in(client, "manager@example.com")
+    response = client.get(f"/grading/{sent}")
+    page = response.get_data(as_text=True)
+    # A static script (the policy allows no inline script) and a polite live region, hidden
+    # until the script fills it so the page reads as before without JavaScript.
+    assert '<script src="/static/rubric.js" defer></script>' in page
+    assert "<script>" not in page
+    assert re.search(r'<p class="live-verdict"[^>]*aria-live="polite"[^>]*hidden>', page)
+    assert 'data-max-points="16"' in page and 'data-proficient-at="0.75"' in page
+    assert 'data-criterion="Quality assurance" data-points="0 2 3 4"' in page
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    script = client.get("/static/rubric.js")
+    script.close()
+    assert script.status_code == 200
 
 
 def test_a_grade_needs_every_level_and_feedback(app, client, world) -> None:
@@ -1127,7 +1233,7 @@ def test_a_regrade_replaces_the_grade_and_keeps_the_history(app, client, world) 
     assert len(events(app, "demonstration.regraded")) == 1
 
     history = text(client.get(f"/grading/{sent}"))
-    assert "8 / 16 needs work replaced" in history
+    assert "8 / 16 needs work: 8 of 16 points, under the 75% needed replaced" in history
     assert "12 / 16 proficient current" in history
 
     learner = FlaskClient(app, app.response_class, use_cookies=True)

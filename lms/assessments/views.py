@@ -17,6 +17,7 @@ from lms.assessments.models import Assessment, Attempt
 from lms.assessments.questions import public_view, question_type
 from lms.core.timeutil import as_utc, now_utc
 from lms.extensions import db
+from lms.feedback.operations import item_reports
 from lms.security import signed_in
 
 bp = Blueprint("assessments", __name__)
@@ -126,6 +127,7 @@ def result(attempt_id: int) -> str | Response:
     for item in [] if score_only else attempt.items:
         kind = question_type(item.snapshot["type"])
         entry = {
+            "id": item.id,
             "position": item.position,
             "view": public_view(item.snapshot),
             "credit": item.credit,
@@ -153,4 +155,5 @@ def result(attempt_id: int) -> str | Response:
         score_only=score_only,
         change=operations.change_since_pre(attempt),
         form=FlaskForm(),
+        reports=item_reports(current_user.id, list(attempt.items)),
     )

@@ -20,6 +20,7 @@ from lms.accounts.passwords import hash_password
 from lms.audit.operations import record
 from lms.curricula.models import Programme
 from lms.demo.adoption import simulate_adoption
+from lms.demo.feedback import simulate_content_reports
 from lms.demo.progress import simulate
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment, OrgUnit, cohort_programmes
@@ -267,6 +268,8 @@ def seed(size: str = "demo", today: date | None = None) -> SeedReport:
     _fix_sequences()
     simulate(today, rng, fixed["learner@example.com"])
     simulate_adoption(today, rng)
+    # Its own generator, so the reports never shift what the seed made before them.
+    simulate_content_reports(random.Random(f"lms-demo-reports-{size}"), fixed["admin@example.com"])
     record("demo.seeded", target_type="organisation", size=size, learners=len(learner_ids))
     db.session.flush()
     return SeedReport(

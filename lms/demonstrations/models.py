@@ -16,6 +16,7 @@ from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.core.timeutil import now_utc
+from lms.demonstrations.rubric import recorded_verdict
 from lms.extensions import db
 
 
@@ -149,6 +150,18 @@ class Grade(db.Model):
     @property
     def fraction(self) -> float:
         return self.points / self.max_points if self.max_points else 0.0
+
+    @property
+    def verdict(self) -> str:
+        """The outcome, "proficient" or "needs work: " and why, from the rubric as graded."""
+        return recorded_verdict(
+            self.rubric,
+            self.levels,
+            self.points,
+            self.max_points,
+            self.proficient_at,
+            self.proficient,
+        )
 
 
 class CohortAssessor(db.Model):

@@ -517,7 +517,8 @@ def _tell_learner(submission: Submission, final: Grade) -> None:
         f"Hello {submission.user.name},\n\n"
         f"Your demonstration “{submission.task.title}” was graded {outcome}: "
         f"{final.points} of {final.max_points} points.\n\n"
-        f"Read the feedback for each criterion: {link}\n",
+        + ("" if final.proficient else f"Why: {final.verdict.removeprefix('needs work: ')}.\n\n")
+        + f"Read the feedback for each criterion: {link}\n",
         user_id=submission.user_id,
     )
 

@@ -411,10 +411,12 @@ def grade(submission_id: int) -> Any:
                 flash(str(problem), "error")
             else:
                 db.session.commit()
+                verdict = submission.grades[-1].verdict
                 outcome = {
-                    "moderation": "Graded; it now waits for a second assessor to moderate.",
+                    "moderation": f"Graded ({verdict}); it now waits for a second assessor "
+                    "to moderate.",
                     "proficient": "Graded proficient. The learner has been told.",
-                    "needs-work": "Graded: needs work. The learner has been told.",
+                    "needs-work": f"Graded: {verdict}. The learner has been told.",
                 }[submission.status]
                 flash(outcome, "success")
                 return redirect(url_for(".queue"))

@@ -14,6 +14,7 @@ from lms.assessments.models import Assessment
 from lms.assessments.operations import summary
 from lms.curricula.models import Module, Programme, Stage
 from lms.extensions import db
+from lms.feedback.operations import section_reports
 from lms.learning import operations
 from lms.learning.path import path_order
 from lms.security import signed_in
@@ -65,6 +66,7 @@ def module(programme_slug: str, module_slug: str) -> str:
         previous=ordered[index - 1] if index > 0 else None,
         following=ordered[index + 1] if index + 1 < len(ordered) else None,
         form=FlaskForm(),
+        reports=section_reports(current_user.id, sections),
     )
 
 

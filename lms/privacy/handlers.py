@@ -510,3 +510,47 @@ register(
     policy="Reports the person asked for hold only the organisation's aggregates: deleted, "
     "since any report can be built again.",
 )
+
+
+# --- content reports -------------------------------------------------------------------------
+from lms.feedback.models import ContentReport  # noqa: E402
+
+
+def _export_content_reports(user: Any) -> list[dict[str, Any]]:
+    made = [
+        {
+            "kind": report.kind,
+            "content": report.content_slug,
+            "programme_version": report.programme_version,
+            "question_version": report.question_version,
+            "comment": report.comment,
+            "status": report.status,
+            "reported_at": report.created_at,
+            "closed_at": report.closed_at,
+            "what_was_done": report.resolution,
+        }
+        for report in db.session.scalars(
+            select(ContentReport).where(ContentReport.user_id == user.id).order_by(ContentReport.id)
+        )
+    ]
+    closed = [
+        {"closed_report": report_id, "closed_at": closed_at}
+        for report_id, closed_at in db.session.execute(
+            select(ContentReport.id, ContentReport.closed_at)
+            .where(ContentReport.closed_by_id == user.id)
+            .order_by(ContentReport.id)
+        )
+    ]
+    return made + closed
+
+
+register(
+    ContentReport,
+    export=_export_content_reports,
+    erase=lambda user: db.session.execute(
+        update(ContentReport).where(ContentReport.user_id == user.id).values(comment="(erased)")
+    ),
+    policy="Reports the person made about content are kept, so the content's history of problems "
+    "and fixes stays, with their words erased; reports the person closed keep the note of what "
+    "was done, anonymised through the user record.",
+)

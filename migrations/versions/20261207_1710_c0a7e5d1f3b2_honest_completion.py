@@ -1,0 +1,57 @@
+"""honest completion: module completions made with the removed self-attestation button are kept
+and marked self-attested (they count for nothing); the engine's clock holds while a gate waits
+for content
+
+Revision ID: c0a7e5d1f3b2
+Revises: 40d2fa53ba34
+Create Date: 2026-12-07 17:10:00.000000
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'c0a7e5d1f3b2'
+down_revision = '40d2fa53ba34'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('module_completions', schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column('self_attested', sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+
+    # The button was offered only on a module without a live lesson section (the view refused
+    # it otherwise), so every completion of such a module was made by saying so.
+    op.execute(
+        "UPDATE module_completions SET self_attested = TRUE WHERE NOT EXISTS ("
+        " SELECT 1 FROM lesson_sections"
+        " WHERE lesson_sections.module_id = module_completions.module_id"
+        " AND lesson_sections.retired_at IS NULL)"
+    )
+
+    op.create_table('clock_holds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('enrolment_id', sa.Integer(), nullable=False),
+    sa.Column('stage_id', sa.String(length=20), nullable=False),
+    sa.Column('held_from', sa.Date(), nullable=False),
+    sa.Column('released_on', sa.Date(), nullable=True),
+    sa.Column('reason', sa.String(length=500), nullable=False),
+    sa.ForeignKeyConstraint(['enrolment_id'], ['enrolments.id'], name=op.f('fk_clock_holds_enrolment_id_enrolments')),
+    sa.ForeignKeyConstraint(['stage_id'], ['stages.id'], name=op.f('fk_clock_holds_stage_id_stages')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_clock_holds'))
+    )
+    with op.batch_alter_table('clock_holds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_clock_holds_enrolment_id'), ['enrolment_id'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('clock_holds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_clock_holds_enrolment_id'))
+
+    op.drop_table('clock_holds')
+    with op.batch_alter_table('module_completions', schema=None) as batch_op:
+        batch_op.drop_column('self_attested')

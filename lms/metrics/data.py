@@ -422,7 +422,10 @@ def _activity(ctx: _Context) -> pd.DataFrame:
 
     every = union_all(
         moments(SectionProgress.user_id, SectionProgress.completed_at),
-        moments(ModuleCompletion.user_id, ModuleCompletion.completed_at),
+        # A click on the removed self-attestation button was no learning activity.
+        moments(ModuleCompletion.user_id, ModuleCompletion.completed_at).where(
+            ModuleCompletion.self_attested.is_(False)
+        ),
         moments(Attempt.user_id, Attempt.submitted_at).where(Attempt.status != "in-progress"),
     ).subquery()
     rows = db.session.execute(

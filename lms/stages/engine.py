@@ -236,7 +236,11 @@ def _last_activity(
                 func.max(ModuleCompletion.completed_at),
             )
             .join(Module, Module.id == ModuleCompletion.module_id)
-            .where(ModuleCompletion.user_id.in_(user_ids), Module.programme_id.in_(programme_ids))
+            .where(
+                ModuleCompletion.user_id.in_(user_ids),
+                Module.programme_id.in_(programme_ids),
+                ModuleCompletion.self_attested.is_(False),  # a click was no learning activity
+            )
             .group_by(ModuleCompletion.user_id, Module.programme_id)
         )
     )

@@ -72,8 +72,10 @@ def hold_from(stage_entered: date, released: list[date]) -> date:
 
 
 def clock_day(start: date, today: date, pauses: list[tuple[date, date | None]]) -> int:
-    """The enrolment's stage-clock day: 0 on its start date."""
-    return (today - start).days - paused_days(pauses, today)
+    """The enrolment's stage-clock day: 0 on its start date. Only days from the start stand
+    still (a start date moved later leaves no earlier pause or hold to count)."""
+    spans = [(max(begin, start), end) for begin, end in pauses]
+    return (today - start).days - paused_days(spans, today)
 
 
 def stage_status(

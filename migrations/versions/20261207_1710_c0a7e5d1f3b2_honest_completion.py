@@ -1,6 +1,6 @@
 """honest completion: module completions made with the removed self-attestation button are kept
 and marked self-attested (they count for nothing); the engine's clock holds while a gate waits
-for content
+for content (the status "waiting-for-content" needs a longer enrolments.stage_status)
 
 Revision ID: c0a7e5d1f3b2
 Revises: 40d2fa53ba34
@@ -33,6 +33,10 @@ def upgrade():
         " AND lesson_sections.retired_at IS NULL)"
     )
 
+    # Room for the status "waiting-for-content".
+    with op.batch_alter_table('enrolments', schema=None) as batch_op:
+        batch_op.alter_column('stage_status', existing_type=sa.String(length=12), type_=sa.String(length=20), existing_nullable=True)
+
     op.create_table('clock_holds',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('enrolment_id', sa.Integer(), nullable=False),
@@ -53,5 +57,10 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_clock_holds_enrolment_id'))
 
     op.drop_table('clock_holds')
+    # Back to 12 characters: the status no older code knows goes first.
+    op.execute("UPDATE enrolments SET stage_status = NULL WHERE stage_status = 'waiting-for-content'")
+    with op.batch_alter_table('enrolments', schema=None) as batch_op:
+        batch_op.alter_column('stage_status', existing_type=sa.String(length=20), type_=sa.String(length=12), existing_nullable=True)
+
     with op.batch_alter_table('module_completions', schema=None) as batch_op:
         batch_op.drop_column('self_attested')

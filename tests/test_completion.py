@@ -320,6 +320,14 @@ def test_waiting_for_content_shows_on_my_path_and_filters_the_cohort(
         .count("learner@example.com")
         == 0
     )
+    # The dashboard counts it apart from at risk and overdue, and opens the list behind it.
+    dashboard = re.sub(
+        r"\s+", " ", re.sub(r"<[^>]+>", " ", manager.get("/dashboard").get_data(as_text=True))
+    )
+    assert "Waiting for content 1 " in dashboard
+    learners = manager.get("/dashboard/learners?figure=status&value=waiting-for-content")
+    assert learners.status_code == 200
+    assert re.search(r"\b1 row, by name", learners.get_data(as_text=True))
 
 
 # --- Readiness on the catalogue and cohort creation ----------------------------------------------

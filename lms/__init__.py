@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     login_manager.session_protection = "basic"
 
     from lms.accounts.loader import load_user
+    from lms.learning import operations  # noqa: F401  (hears passed knowledge checks)
     from lms.privacy import handlers  # noqa: F401  (registers personal-data handlers)
 
     login_manager.user_loader(load_user)

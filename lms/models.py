@@ -59,7 +59,13 @@ from lms.organisation.models import (
     cohort_programmes,
 )
 from lms.reports.models import ReportJob
-from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExtension
+from lms.stages.models import (
+    ClockHold,
+    ClockPause,
+    Exemption,
+    StagePromotion,
+    WindowExtension,
+)
 
 __all__ = [
     "Certificate",
@@ -88,6 +94,7 @@ __all__ = [
     "Assessment",
     "Attempt",
     "AttemptItem",
+    "ClockHold",
     "ClockPause",
     "Exemption",
     "ExtraTime",

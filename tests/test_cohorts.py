@@ -28,7 +28,7 @@ from lms.assessments.models import (
 from lms.audit.models import AuditEvent
 from lms.cohorts import operations
 from lms.core.timeutil import as_utc, now_utc
-from lms.curricula.models import Module, Programme, Stage
+from lms.curricula.models import LessonSection, Module, Programme, Stage
 from lms.extensions import db
 from lms.learning.models import ModuleCompletion
 from lms.organisation.models import Cohort, Enrolment
@@ -36,7 +36,7 @@ from lms.organisation.operations import ensure_unit
 from lms.stages.engine import organisation_today
 from lms.stages.models import ClockPause, StagePromotion, WindowExtension
 from tests.conftest import csrf_fields, login, make_user, submit
-from tests.support.learning import proficient_submission
+from tests.support.learning import proficient_submission, write_lesson
 
 STAGES = [
     ("initial", "Initial Adoption", 0, 30),
@@ -124,15 +124,19 @@ def programme(app: Flask) -> dict[str, int]:
         for position, (slug, stage) in enumerate(
             [("basics", "initial"), ("reports", "initial"), ("automation", "proficiency")], 1
         ):
-            db.session.add(
-                Module(
-                    programme_id=taken.id,
-                    slug=slug,
-                    position=position,
-                    title=slug.title(),
-                    stage_id=stage,
-                )
+            written = Module(
+                programme_id=taken.id,
+                slug=slug,
+                position=position,
+                title=slug.title(),
+                stage_id=stage,
             )
+            # A lesson, so the module is ready (one without is in preparation, and its gate
+            # waits for content).
+            written.sections.append(
+                LessonSection(slug="lesson", position=1, title="Lesson", body="The lesson.")
+            )
+            db.session.add(written)
         quiz = Assessment(
             programme_id=taken.id,
             slug="quiz",
@@ -409,8 +413,8 @@ def test_cohort_list_counts_enrolments_by_stored_status(app, client, cohort, peo
     page = client.get("/cohorts").get_data(as_text=True)
     row = re.search(r"Spring cohort.*?</tr>", page, re.S).group(0)
     cells = re.findall(r'<td class="num">([^<]*)</td>', row)
-    # Learners, then on-track, at-risk, overdue, active, inactive, withdrawn.
-    assert cells == ["2", "1", "·", "1", "·", "·", "1"]
+    # Learners, then on-track, at-risk, overdue, waiting for content, active, inactive, withdrawn.
+    assert cells == ["2", "1", "·", "1", "·", "·", "·", "1"]
     assert 'href="/cohorts/new"' in page
 
 
@@ -842,6 +846,9 @@ def test_exempting_the_last_unmet_requirement_promotes_the_enrolment(
         module = db.session.scalars(
             select(Module).where(Module.programme_id == taken.id, Module.slug == first)
         ).one()
+        # The completed module needs a lesson: a completion of a module in preparation meets
+        # nothing (the second, exempted below, may stay in preparation).
+        write_lesson(first, programme_slug="ai-machine-learning")
         db.session.add(ModuleCompletion(user_id=people["learner"], module_id=module.id))
         proficient_submission(people["learner"], demonstration, "ai-machine-learning")
         db.session.commit()

@@ -115,12 +115,6 @@ def validate(app: Flask, root: Path) -> str:
             "second-programme/measuring/holdout",
         ),
         (
-            "{first-programme: 1, second-programme: 1}",
-            "{first-programme: 1, second-programme: 2}",
-            "equivalences.yaml:8: equivalences[0].versions.second-programme: was judged for "
-            "version 2 of second-programme, which is now 1.0.0",
-        ),
-        (
             "- second-programme/measuring/holdouts\n",
             "- first-programme/measuring/budgets\n",
             "equivalences[0]: Value error, each objective of an equivalence comes from a "
@@ -133,6 +127,23 @@ def test_the_map_is_checked_against_the_programmes(
 ) -> None:
     root = tree(tmp_path, equivalences=MAP.replace(old, new))
     assert message in validate(app, root)
+
+
+def test_an_equivalence_for_another_major_version_credits_nothing_and_fails_the_linter(
+    app: Flask, tmp_path: Path
+) -> None:
+    from lms.curricula.files import parse_tree
+    from lms.curricula.lint import lint
+
+    stale = MAP.replace("second-programme: 1}", "second-programme: 2}")
+    parsed = parse_tree(tree(tmp_path, equivalences=stale))
+    assert [p for item in parsed for p in item.problems] == []
+    messages = [str(p) for p in lint(parsed).problems]
+    assert (
+        "curricula/equivalences.yaml:8: equivalences[0].versions.second-programme: was judged "
+        "for version 2 of second-programme, which is now 1.0.0: it credits nothing until "
+        "reviewed" in "\n".join(messages)
+    )
 
 
 def test_the_repository_map_names_real_objectives(app: Flask, curricula) -> None:
@@ -247,7 +258,12 @@ def test_a_credit_never_crosses_a_major_version(
         credit.refresh_credits(learner)
         db.session.commit()
         assert len(credit.current_credits(learner)) == 1
-        # The second programme moves to 2.0.0, and the map is reviewed for it.
+        # The second programme moves to 2.0.0; until the map is reviewed, nothing credits.
+        assert load_curricula(tree(tmp_path / "v2-stale", second_version="2.0.0")).ok
+        db.session.commit()
+        assert credit.current_credits(learner) == []
+        assert credit.refresh_credits(learner) == []
+        # The map is reviewed for it.
         reviewed = MAP.replace("second-programme: 1}", "second-programme: 2}")
         report = load_curricula(
             tree(

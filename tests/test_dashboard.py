@@ -434,6 +434,7 @@ def test_status_counts_and_headlines(client, world) -> None:
         ["On track", "3", "42.9%"],
         ["At risk", "1", "14.3%"],
         ["Overdue", "2", "28.6%"],
+        ["Waiting for content", "0", "0%"],
         ["Active", "0", "0%"],
         ["Inactive", "0", "0%"],
         ["Not evaluated yet", "0", "0%"],
@@ -459,6 +460,7 @@ def test_headline_figures_open_their_learners(client, world) -> None:
         "Enrolments",
         "At risk",
         "Overdue",
+        "Waiting for content",
         "Demonstrations waiting",
         "Feature adoption",
     ]

@@ -28,7 +28,6 @@ from tests.support.learning import (
     assessment,
     enrol,
     make_cohort,
-    module,
     programme,
     right_answers,
 )
@@ -141,6 +140,10 @@ def test_a_learner_walks_from_my_path_to_a_passed_assessment(
     assert "<th>Stage</th>" in module_page
     assert "<td>Closed-won deals</td>" in module_page
     assert "0 of 6 sections done" in module_page
+    assert "To complete this module:</strong> 6 sections and the knowledge check remain." in (
+        module_page
+    )
+    assert "I have studied" not in module_page
     assert f'href="/assessments/{ids["first_check"]}">Strategic alignment decisions</a>' in (
         module_page
     )
@@ -194,13 +197,17 @@ def test_a_learner_walks_from_my_path_to_a_passed_assessment(
         in home
     )
     assert f'href="/attempts/{baseline}/result">Decisions before the programme</a>: ' in home
-    assert "Passed (100%)." in page(learner, MODULE_URL)
+    after_check = page(learner, MODULE_URL)
+    assert "Passed (100%)." in after_check
+    # The check passed first: the module is not complete until its sections are done.
+    assert "To complete this module:</strong> 4 sections remain." in after_check
 
     # The rest of the sections complete the module: the gate moves again.
     for section in SECTIONS[2:]:
         response = submit(learner, MODULE_URL, {}, to=done_url(section), follow_redirects=True)
     assert f"Module completed: {FIRST_TITLE}." in text(response)
     assert "6 of 6 sections done" in text(response)
+    assert "✓ You completed this module." in text(response)
     home = page(learner, "/")
     assert "Gate: 2 of 5 requirements met" in home
     assert f"Programme: 1 of {ids['modules']} modules completed" in home
@@ -298,24 +305,27 @@ def test_signed_out_visitors_are_sent_to_sign_in(app: Flask, ids) -> None:
         assert urlsplit(response.location).path == "/login"
 
 
-def test_completing_a_module_without_a_lesson(app: Flask, ids, learner: FlaskClient) -> None:
-    """A module whose lesson is still to be written is completed by confirming its study."""
+def test_a_module_in_preparation_cannot_be_completed(app: Flask, ids, learner: FlaskClient) -> None:
+    """A module without a lesson is in preparation: the page says so and lists its objectives,
+    there is nothing to click, and the former self-attestation URL does not exist."""
     with app.app_context():
         unwritten = next(
             m
             for m in programme().modules
             if m.retired_at is None and not [s for s in m.sections if s.retired_at is None]
         )
-        slug, title = unwritten.slug, unwritten.title
+        slug = unwritten.slug
+        objective = next(o.text for o in unwritten.objectives if o.retired_at is None)
     url = f"/learn/{PROGRAMME}/{slug}"
-    assert "I have studied every objective of this module" in page(learner, url)
-    response = submit(learner, url, {}, to=f"{url}/complete", follow_redirects=True)
-    assert f"Module completed: {title}." in text(response)
-    assert "✓ You completed this module." in text(response)
-    # A lesson module is completed section by section, not by confirming.
-    assert submit(learner, MODULE_URL, {}, to=f"{MODULE_URL}/complete").status_code == 400
+    html = page(learner, url)
+    assert "In preparation" in html
+    assert "cannot be completed" in html
+    assert objective.replace("'", "&#39;").replace('"', "&#34;") in html
+    assert "I have studied every objective" not in html
+    assert f"{url}/complete" not in html
+    assert "<button" not in html.split('class="lesson"')[1].split("</main>")[0]
+    # A forged post to the removed route: the URL is gone.
+    assert submit(learner, url, {}, to=f"{url}/complete").status_code in (404, 405)
+    assert submit(learner, MODULE_URL, {}, to=f"{MODULE_URL}/complete").status_code in (404, 405)
     with app.app_context():
-        completed = db.session.scalars(
-            select(ModuleCompletion.module_id).where(ModuleCompletion.user_id == ids["learner"])
-        ).all()
-        assert completed == [module(slug).id]
+        assert db.session.scalar(select(func.count(ModuleCompletion.id))) == 0

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from lms.assessments.draw import draw_questions
+from lms.assessments.events import attempt_passed
 from lms.assessments.models import Assessment, Attempt, AttemptItem, ExtraTime, Question
 from lms.assessments.questions import QuestionSpec, question_type
 from lms.assessments.statistics import ScoreChange, score_change
@@ -170,6 +171,8 @@ class SubmitResult:
     attempt: Attempt
     graded_now: bool
     late: bool
+    #: What the pass led to elsewhere, for the learner ("Module completed: ...").
+    notes: tuple[str, ...] = ()
 
 
 def submit_attempt(attempt: Attempt, form: Any) -> SubmitResult:
@@ -190,8 +193,10 @@ def submit_attempt(attempt: Attempt, form: Any) -> SubmitResult:
         _read_answers(attempt, form)
     grade(attempt)
     db.session.flush()
+    # Listeners first (a pass may complete a module), then the engine once, seeing it all.
+    notes = tuple(attempt_passed(attempt)) if attempt.passed else ()
     after_graded_event(attempt.user_id, attempt.assessment.programme_id)
-    return SubmitResult(attempt, graded_now=True, late=late)
+    return SubmitResult(attempt, graded_now=True, late=late, notes=notes)
 
 
 def grade(attempt: Attempt) -> None:

@@ -95,6 +95,8 @@ def attempt(attempt_id: int) -> str | Response:
         db.session.commit()
         if outcome.late:
             flash("The time limit had passed: the answers saved before it were graded.", "warning")
+        for note in outcome.notes:
+            flash(note, "success")
         return redirect(url_for("assessments.result", attempt_id=attempt.id))
     seconds_left = None
     if attempt.deadline_at is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
+    BooleanField,
     DateField,
     HiddenField,
     IntegerField,
@@ -56,12 +57,25 @@ class CohortForm(FlaskForm):
         validators=[DataRequired(message="Choose at least one programme.")],
     )
     manager_id = SelectField("Manager", coerce=int)
+    #: Shown with the warning when a chosen programme has modules in preparation; the server
+    #: checks it, so the warning stands without JavaScript.
+    start_anyway = BooleanField(
+        "Start anyway: my learners will wait for the modules in preparation, with their stage "
+        "clocks held"
+    )
     submit = SubmitField("Create cohort")
 
-    def __init__(self, *args, programmes=(), managers=None, **kwargs) -> None:
+    def __init__(self, *args, programmes=(), managers=None, ready=None, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        ready = ready or {}
         self.programmes.choices = choices(
-            [(str(p.id), f"{p.title} ({p.kind})") for p in programmes]
+            [
+                (
+                    str(p.id),
+                    f"{p.title} ({p.kind})" + (f": {ready[p.id].text}" if p.id in ready else ""),
+                )
+                for p in programmes
+            ]
         )
         if managers is None:  # the manager is the person filling in the form
             del self.manager_id

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, case, distinct, func, or_, select
+from sqlalchemy import Select, case, distinct, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from lms.accounts.models import Role, User
@@ -42,10 +42,18 @@ from lms.figures import figure
 from lms.organisation.models import Cohort, Enrolment, OrgUnit
 from lms.stages import rules
 from lms.stages.engine import EnrolmentState, evaluate_with_facts
-from lms.stages.models import ClockPause, StagePromotion, WindowExtension
+from lms.stages.models import ClockHold, ClockPause, StagePromotion, WindowExtension
 
 #: The statuses the cohort pages count and filter by, in the order they are shown.
-STATUSES = ("on-track", "at-risk", "overdue", "active", "inactive", "withdrawn")
+STATUSES = (
+    "on-track",
+    "at-risk",
+    "overdue",
+    "waiting-for-content",
+    "active",
+    "inactive",
+    "withdrawn",
+)
 #: An enrolment the engine has not evaluated yet has no stored status.
 PENDING = "pending"
 PER_PAGE = 50
@@ -205,14 +213,30 @@ def roster(
     page = paginate_rows(_roster_statement(cohort, filters), page_number, PER_PAGE)
     ids = [row.id for row in page.items]
     pauses: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
+    # The clock also stands still while the gate waits for content (the engine's holds).
+    stopped: dict[int, list[tuple[date, date | None]]] = defaultdict(list)
     extensions: dict[tuple[int, str], int] = defaultdict(int)
     if ids:
-        for enrolment_id, paused_on, resumed_on in db.session.execute(
-            select(ClockPause.enrolment_id, ClockPause.paused_on, ClockPause.resumed_on).where(
-                ClockPause.enrolment_id.in_(ids)
+        for enrolment_id, paused_on, resumed_on, kind in db.session.execute(
+            select(
+                ClockPause.enrolment_id,
+                ClockPause.paused_on,
+                ClockPause.resumed_on,
+                literal("pause"),
+            )
+            .where(ClockPause.enrolment_id.in_(ids))
+            .union_all(
+                select(
+                    ClockHold.enrolment_id,
+                    ClockHold.held_from,
+                    ClockHold.released_on,
+                    literal("hold"),
+                ).where(ClockHold.enrolment_id.in_(ids))
             )
         ):
-            pauses[enrolment_id].append((paused_on, resumed_on))
+            stopped[enrolment_id].append((paused_on, resumed_on))
+            if kind == "pause":
+                pauses[enrolment_id].append((paused_on, resumed_on))
         for enrolment_id, stage_id, days in db.session.execute(
             select(
                 WindowExtension.enrolment_id, WindowExtension.stage_id, WindowExtension.days
@@ -238,7 +262,7 @@ def roster(
                 programme=titles.get(row.programme_id, ""),
                 stage=stage.name if stage else row.stage_id,
                 start_date=row.start_date,
-                day=None if withdrawn else rules.clock_day(row.start_date, today, pauses[row.id]),
+                day=None if withdrawn else rules.clock_day(row.start_date, today, stopped[row.id]),
                 window_end_day=window_end,
                 status=_shown_status(row.status, row.stage_status),
                 reason=row.withdrawal_reason if withdrawn else row.status_reason,

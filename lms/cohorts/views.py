@@ -40,6 +40,7 @@ from lms.cohorts.operations import (
     may_manage,
 )
 from lms.curricula.models import Programme
+from lms.curricula.readiness import Readiness, readiness
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment
 from lms.security import roles_required
@@ -115,7 +116,9 @@ def new() -> str | Response:
         )
     )
     managers = _managers() if current_user.has_role("admin") else None
-    form = CohortForm(programmes=programmes, managers=managers)
+    ready = readiness(p.id for p in programmes)
+    form = CohortForm(programmes=programmes, managers=managers, ready=ready)
+    not_ready: list[tuple[Programme, Readiness]] = []
     if request.method == "GET" and managers and current_user.id in {m.id for m in managers}:
         form.manager_id.data = current_user.id
     if form.validate_on_submit():
@@ -123,9 +126,17 @@ def new() -> str | Response:
         if managers is not None:
             manager = next((m for m in managers if m.id == form.manager_id.data), None)
         chosen = [p for p in programmes if p.id in set(form.programmes.data)]
+        not_ready = [(p, ready[p.id]) for p in chosen if not ready[p.id].complete]
         try:
             if manager is None:
                 raise CohortError("Choose a manager.", field="manager_id")
+            if not_ready and not form.start_anyway.data:
+                # Warned before it is created: its learners would wait for content.
+                raise CohortError(
+                    "Some modules of the programmes you chose are still in preparation: "
+                    "confirm to start anyway.",
+                    field="start_anyway",
+                )
             cohort = create_cohort(
                 form.name.data.strip(),
                 form.start_date.data,
@@ -140,7 +151,12 @@ def new() -> str | Response:
             db.session.commit()
             flash(f"Cohort {cohort.name} created: now enrol its learners.", "success")
             return redirect(url_for("cohorts.enrol_learners", cohort_id=cohort.id))
-    return render_template("cohorts/new.html", form=form, has_managers=managers != [])
+    return render_template(
+        "cohorts/new.html",
+        form=form,
+        has_managers=managers != [],
+        not_ready=not_ready,
+    )
 
 
 # One cohort -----------------------------------------------------------------------------------

@@ -100,6 +100,9 @@ class _Linter:
     def __init__(self, parsed: list[ParsedFile]) -> None:
         self.report = LintReport()
         self.programmes = [item for item in parsed if isinstance(item.document, schema.Programme)]
+        self.equivalences = [
+            item for item in parsed if isinstance(item.document, schema.Equivalences)
+        ]
         figures = next(
             (item.document for item in parsed if isinstance(item.document, schema.Figures)), None
         )
@@ -134,7 +137,25 @@ class _Linter:
             self._figures_in(item, programme)
         for item in self.programmes:
             self._pair_repeats(item, item.document, bank_texts, bank_shingles)  # type: ignore[arg-type]
+        for item in self.equivalences:
+            self._equivalence_versions(item)
         return self.report
+
+    def _equivalence_versions(self, item: ParsedFile) -> None:
+        """An equivalence judged for an older major version credits nothing until reviewed."""
+        versions = {p.document.id: p.document.version for p in self.programmes}  # type: ignore[union-attr]
+        document: schema.Equivalences = item.document  # type: ignore[assignment]
+        for index, equivalence in enumerate(document.equivalences):
+            for programme_id, major in equivalence.versions.items():
+                current = versions.get(programme_id)
+                if current is not None and int(current.split(".")[0]) != major:
+                    self.fail(
+                        item,
+                        ("equivalences", index, "versions", programme_id),
+                        f"was judged for version {major} of {programme_id}, which is now "
+                        f"{current}: it credits nothing until reviewed and raised here "
+                        "(credits never cross a major version)",
+                    )
 
     # --- coverage -------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from lms.curricula.models import FrameworkDocument, Module, Programme, Stage
+from lms.curricula.readiness import count_ready, ready_module_ids
 from lms.extensions import db
 from lms.security import signed_in
 
@@ -24,11 +25,19 @@ def _live_programmes():
 @bp.route("/catalogue")
 @signed_in
 def catalogue() -> str:
-    programmes = db.session.scalars(_live_programmes().order_by(Programme.kind, Programme.title))
+    programmes = list(
+        db.session.scalars(_live_programmes().order_by(Programme.kind, Programme.title))
+    )
     groups = {"curriculum": [], "platform-track": []}
     for programme in programmes:
         groups.setdefault(programme.kind, []).append(programme)
-    return render_template("curricula/catalogue.html", groups=groups)
+    ready_ids = ready_module_ids(p.id for p in programmes)
+    return render_template(
+        "curricula/catalogue.html",
+        groups=groups,
+        ready=count_ready(programmes, ready_ids),
+        ready_modules=ready_ids,
+    )
 
 
 @bp.route("/catalogue/<slug>")

@@ -12,8 +12,8 @@ Definitions, each used by a count and by its drill-down alike:
 - On time: the promotion into the stage came on or before the window end day of the stage left
   (plus the window extensions granted in it); late: after. Stages entered from a stage without a
   window (and the first stage) have no "on time".
-- Module progress: completed (a ModuleCompletion of the learner), in progress (a section done,
-  not completed), not started.
+- Module progress: completed (a ModuleCompletion of the learner, not self-attested), in
+  progress (a section done, not completed), not started.
 - Scores: each learner's best graded attempt on each assessment, as a share of its points.
 - Demonstration queue: submissions waiting for grading or moderation from learners enrolled in
   the task's programme through an enrolment in view; "past the target" as the grading queue says
@@ -72,7 +72,16 @@ from lms.organisation.models import Cohort, Enrolment, OrgUnit
 from lms.stages.models import StagePromotion, WindowExtension
 
 #: The statuses as the cohort pages show and order them; "pending" is not evaluated yet.
-STATUSES = ("on-track", "at-risk", "overdue", "active", "inactive", "pending", "withdrawn")
+STATUSES = (
+    "on-track",
+    "at-risk",
+    "overdue",
+    "waiting-for-content",
+    "active",
+    "inactive",
+    "pending",
+    "withdrawn",
+)
 PENDING = "pending"
 WITHDRAWN = "withdrawn"
 AT_RISK = ("overdue", "at-risk")
@@ -226,7 +235,9 @@ def _on_time() -> ColumnElement[bool]:
 
 def _completed(module_id: Any) -> ColumnElement[bool]:
     return exists().where(
-        ModuleCompletion.user_id == Enrolment.user_id, ModuleCompletion.module_id == module_id
+        ModuleCompletion.user_id == Enrolment.user_id,
+        ModuleCompletion.module_id == module_id,
+        ModuleCompletion.self_attested.is_(False),  # a self-attested one counts for nothing
     )
 
 
@@ -610,7 +621,7 @@ class Figures:
                         Module.programme_id == Enrolment.programme_id,
                     ),
                 )
-                .where(Module.retired_at.is_(None))
+                .where(Module.retired_at.is_(None), ModuleCompletion.self_attested.is_(False))
                 .group_by(ModuleCompletion.module_id)
             ).all()
         )
@@ -628,7 +639,12 @@ class Figures:
                     ),
                 )
                 .outerjoin(
-                    done, and_(done.user_id == Enrolment.user_id, done.module_id == Module.id)
+                    done,
+                    and_(
+                        done.user_id == Enrolment.user_id,
+                        done.module_id == Module.id,
+                        done.self_attested.is_(False),
+                    ),
                 )
                 .where(
                     Module.retired_at.is_(None),

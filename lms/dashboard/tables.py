@@ -30,6 +30,7 @@ STATUS_LABELS = {
     "on-track": "On track",
     "at-risk": "At risk",
     "overdue": "Overdue",
+    "waiting-for-content": "Waiting for content",
     "active": "Active",
     "inactive": "Inactive",
     "pending": "Not evaluated yet",

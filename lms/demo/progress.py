@@ -3,6 +3,10 @@ extensions, generated per learner from a seeded pace, then run through the real 
 
 The result is a cohort in flight: some learners promoted (with the evidence recorded), some on
 track, some at risk, some overdue, a few with their clock paused. Deterministic for a seed.
+
+Completion is honest here too: a module with a lesson is completed when its sections are done
+and its knowledge check passed (on the day of the passing attempt); a module in preparation is
+never completed, so learners whose gate names one wait for content, their clock held.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from lms.extensions import db
 from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.organisation.models import Enrolment
 from lms.stages.engine import refresh
-from lms.stages.models import ClockPause, StagePromotion, WindowExtension
+from lms.stages.models import ClockHold, ClockPause, StagePromotion, WindowExtension
 
 _SPEC = TypeAdapter(QuestionSpec)
 #: How fast a learner works through the programme, relative to the stage windows.
@@ -169,6 +173,8 @@ def simulate(today: date, rng: random.Random, showcase_user_id: int) -> None:
             ):
                 break  # the showcase learner is mid-way through module 2
             live_sections = [s for s in module.sections if s.retired_at is None]
+            if not live_sections:
+                continue  # in preparation: nothing to study, nothing completes it
             if day > age:
                 # The module in progress: some of its sections done.
                 done = int(len(live_sections) * max(0.0, 1 - (day - age) / 10))
@@ -186,19 +192,24 @@ def simulate(today: date, rng: random.Random, showcase_user_id: int) -> None:
                 sections.append(
                     {"user_id": user, "section_id": section.id, "completed_at": _moment(when, rng)}
                 )
-            completions.append(
-                {"user_id": user, "module_id": module.id, "completed_at": _moment(when, rng)}
-            )
+            completed_at: datetime | None = _moment(when, rng)
             finished_day = day
             assessment = module_assessment.get(module.id)
             if assessment is not None:
+                # The module completes with its knowledge check's passing attempt, if any.
+                completed_at = None
                 first_pass = user == showcase_user_id or rng.random() < PASS_CHANCE.get(pace, 0.8)
                 tries = [0.95] if first_pass else [0.45, 0.95]
                 for number, skill in enumerate(tries, start=1):
                     taken = min(today, when + timedelta(days=number))
-                    attempts.append(
-                        _attempt(user, assessment, number, _moment(taken, rng), skill, rng)
-                    )
+                    attempt = _attempt(user, assessment, number, _moment(taken, rng), skill, rng)
+                    attempts.append(attempt)
+                    if attempt.passed and completed_at is None:
+                        completed_at = attempt.submitted_at
+            if completed_at is not None:
+                completions.append(
+                    {"user_id": user, "module_id": module.id, "completed_at": completed_at}
+                )
         pre = pre_post.get((enrolment.programme_id, "pre"))
         post = pre_post.get((enrolment.programme_id, "post"))
         if pre is not None:
@@ -270,6 +281,24 @@ def simulate(today: date, rng: random.Random, showcase_user_id: int) -> None:
     for start in range(0, len(enrolments), 2000):
         refresh(enrolments[start : start + 2000], today=today)
     _date_promotions(enrolments)
+    _date_holds(enrolments)
+    for start in range(0, len(enrolments), 2000):  # statuses and days with the dated holds
+        refresh(enrolments[start : start + 2000], today=today)
+
+
+def _date_holds(enrolments: list[Enrolment]) -> None:
+    """The engine opened each clock hold from the day it saw the enrolment enter its stage,
+    'now' for a promotion it just made: in the demo that day is the promotion's (dated above)."""
+    starts = {e.id: e.start_date for e in enrolments}
+    entered = {
+        (promotion.enrolment_id, promotion.to_stage_id): promotion.promoted_at.date()
+        for promotion in db.session.scalars(select(StagePromotion))
+    }
+    for hold in db.session.scalars(select(ClockHold).where(ClockHold.released_on.is_(None))):
+        start = starts.get(hold.enrolment_id)
+        if start is not None:
+            hold.held_from = max(entered.get((hold.enrolment_id, hold.stage_id), start), start)
+    db.session.flush()
 
 
 def _date_promotions(enrolments: list[Enrolment]) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lms.core.timeutil import now_utc
@@ -24,8 +25,12 @@ class SectionProgress(db.Model):
 
 
 class ModuleCompletion(db.Model):
-    """A module is completed when every section of its lesson is done (or, for a module whose
-    lesson is still to be written, when the learner confirms studying its objectives)."""
+    """A module is completed when every live section of its lesson is done and its knowledge
+    check (the module's live assessment, if it has one) is passed, in either order.
+
+    `self_attested` marks the completions made before that rule, with the removed "I have
+    studied every objective" button: they are kept as history, and count for nothing (no gate,
+    no progress). Promotions and certificates recorded on them stand."""
 
     __tablename__ = "module_completions"
     __table_args__ = (UniqueConstraint("user_id", "module_id"),)
@@ -34,6 +39,7 @@ class ModuleCompletion(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"), index=True)
     completed_at: Mapped[datetime] = mapped_column(default=now_utc)
+    self_attested: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
 
 
 class EquivalenceMember(db.Model):

@@ -31,6 +31,11 @@ class ModuleProgress:
     completed: bool
 
     @property
+    def in_preparation(self) -> bool:
+        """No lesson yet: nothing completes it."""
+        return self.total == 0
+
+    @property
     def fraction(self) -> float:
         if self.completed:
             return 1.0
@@ -159,10 +164,14 @@ def build_path(user_id: int) -> tuple[list[PathCard], list[Attempt]]:
                 "url": url_for("assessments.overview", assessment_id=follow_up.id),
             }
         elif state is not None and state.remaining:
-            first = state.remaining[0]
+            # Something the learner can do now before what waits for content.
+            first = next((r for r in state.remaining if not r.waiting_for), state.remaining[0])
             link = requirement_link(first, enrolment.programme, by_slug, own_assessments, own_tasks)
             if link:
-                next_step = {"label": first.label, "url": link}
+                label = first.label
+                if first.waiting_for:
+                    label = f"Waiting for content: {first.waiting_for}"
+                next_step = {"label": label, "url": link}
         elif state is not None:
             upcoming = next((p for p in progress if not p.completed), None)
             if upcoming is not None:

@@ -1,5 +1,6 @@
-"""Module pages: objectives, the lesson by section with progress, the module's assessment, and
-previous and next along the learner's path."""
+"""Module pages: objectives, the lesson by section with progress, the module's knowledge check,
+what remains to complete it, and previous and next along the learner's path. A module in
+preparation (no lesson yet) shows its objectives and says so: nothing on it completes it."""
 
 from __future__ import annotations
 
@@ -48,9 +49,9 @@ def module(programme_slug: str, module_slug: str) -> str:
     stages = list(db.session.scalars(select(Stage).order_by(Stage.position)))
     ordered = path_order(programme.modules, {s.id: s.position for s in stages})
     index = ordered.index(module)
-    sections = operations.live_sections(module)
-    done = operations.sections_done(current_user.id, module)
-    assessment = db.session.scalar(
+    state = operations.module_state(current_user.id, module)
+    # Any live assessment of the module is linked (the knowledge check is the one that counts).
+    assessment = state.check or db.session.scalar(
         select(Assessment).where(Assessment.module_id == module.id, Assessment.retired_at.is_(None))
     )
     return render_template(
@@ -58,15 +59,16 @@ def module(programme_slug: str, module_slug: str) -> str:
         programme=programme,
         module=module,
         stage=next((s for s in stages if s.id == module.stage_id), None),
-        sections=sections,
-        done=done,
-        completed=operations.is_completed(current_user.id, module),
+        state=state,
+        sections=state.sections,
+        done=state.done,
+        completed=state.completed,
         assessment=assessment,
         attempts=summary(current_user.id, assessment) if assessment else None,
         previous=ordered[index - 1] if index > 0 else None,
         following=ordered[index + 1] if index + 1 < len(ordered) else None,
         form=FlaskForm(),
-        reports=section_reports(current_user.id, sections),
+        reports=section_reports(current_user.id, state.sections),
     )
 
 
@@ -85,20 +87,3 @@ def section_done(programme_slug: str, module_slug: str, section_slug: str) -> Re
         flash(f"Module completed: {module.title}.", "success")
     target = url_for("learning.module", programme_slug=programme.slug, module_slug=module.slug)
     return redirect(f"{target}#section-{section.slug}")
-
-
-@bp.route("/learn/<programme_slug>/<module_slug>/complete", methods=["POST"])
-@signed_in
-def complete(programme_slug: str, module_slug: str) -> Response:
-    """For a module whose lesson is not written yet: the learner confirms studying it."""
-    programme, module = _load(programme_slug, module_slug)
-    if operations.live_sections(module):
-        abort(400)  # modules with a lesson complete section by section
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if operations.complete_module(current_user.id, module):
-        flash(f"Module completed: {module.title}.", "success")
-    db.session.commit()
-    return redirect(
-        url_for("learning.module", programme_slug=programme.slug, module_slug=module.slug)
-    )

@@ -46,7 +46,7 @@ from lms.metrics.definitions import (
 )
 from lms.organisation.models import Cohort, Enrolment, OrgUnit
 from lms.organisation.operations import organisation
-from lms.stages.models import StagePromotion
+from lms.stages.models import ClockHold, StagePromotion
 
 ORGANISATION = "organisation"
 TEAM = "team"
@@ -210,6 +210,22 @@ def _promotions(ctx: _Context) -> pd.DataFrame:
             "from_stage": [row[1] for row in rows],
             "to_stage": [row[2] for row in rows],
             "promoted_on": _local_days([row[3] for row in rows], ctx.zone),
+        }
+    )
+
+
+def _holds(ctx: _Context) -> pd.DataFrame:
+    """The stage-clock holds (the gate waiting for content) of the enrolments in scope."""
+    rows = db.session.execute(
+        select(ClockHold.enrolment_id, ClockHold.held_from, ClockHold.released_on)
+        .join(Enrolment, Enrolment.id == ClockHold.enrolment_id)
+        .where(*_where_enrolment(ctx.scope))
+    ).all()
+    return pd.DataFrame(
+        {
+            "enrolment": [row[0] for row in rows],
+            "held_from": pd.to_datetime(pd.Series([row[1] for row in rows], dtype=object)),
+            "released_on": pd.to_datetime(pd.Series([row[2] for row in rows], dtype=object)),
         }
     )
 
@@ -422,7 +438,10 @@ def _activity(ctx: _Context) -> pd.DataFrame:
 
     every = union_all(
         moments(SectionProgress.user_id, SectionProgress.completed_at),
-        moments(ModuleCompletion.user_id, ModuleCompletion.completed_at),
+        # A click on the removed self-attestation button was no learning activity.
+        moments(ModuleCompletion.user_id, ModuleCompletion.completed_at).where(
+            ModuleCompletion.self_attested.is_(False)
+        ),
         moments(Attempt.user_id, Attempt.submitted_at).where(Attempt.status != "in-progress"),
     ).subquery()
     rows = db.session.execute(
@@ -444,6 +463,7 @@ TEAM_FRAMES = frozenset(
 LOADERS: dict[str, Callable[[_Context], pd.DataFrame]] = {
     "enrolments": _enrolments,
     "promotions": _promotions,
+    "holds": _holds,
     "programme_features": _programme_features,
     "usage": _usage,
     "teams": _teams,

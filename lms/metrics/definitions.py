@@ -260,7 +260,9 @@ HOW: dict[str, str] = {
     PROFICIENCY: (
         "Enrolments promoted out of Proficiency Development within {horizon_days} days of their "
         "start ÷ enrolments that started at least {horizon_days} days before {as_of} and were "
-        "not withdrawn by then; younger enrolments are counted apart."
+        "not withdrawn by then; younger enrolments are counted apart. Enrolments waiting for "
+        "content on {as_of} (their stage gate names a module still in preparation, so nobody "
+        "could meet it) and not yet proficient are left out of both, and counted."
     ),
     FEATURE_ADOPTION: (
         "Learner × feature pairs (each feature taught by a programme the learner is enrolled "
@@ -467,10 +469,21 @@ def feature_adoption(
 # Proficiency ----------------------------------------------------------------------------------
 
 
+def _waiting(holds: pd.DataFrame | None, as_of: date) -> set[Any]:
+    """Enrolments whose stage clock was held on `as_of`: their gate waited for content."""
+    holds = _columns(holds, ["enrolment", "held_from", "released_on"])
+    held = _days(holds["held_from"])
+    released = _days(holds["released_on"])
+    today = _day(as_of)
+    on = (held <= today) & (released.isna() | (released > today))
+    return {_plain(e) for e in holds.loc[on, "enrolment"]}
+
+
 def proficiency_within_60_days(
     enrolments: pd.DataFrame,
     promotions: pd.DataFrame,
     as_of: date,
+    holds: pd.DataFrame | None = None,
     *,
     horizon_days: int = FROM_FIGURES,
     target: float | None = FROM_FIGURES,
@@ -478,7 +491,10 @@ def proficiency_within_60_days(
 ) -> MetricResult:
     """Enrolments promoted out of Proficiency Development within the horizon (60 days) of their
     start ÷ enrolments that started at least that long before `as_of`, not withdrawn by then.
-    Days are calendar days from the start date to the promotion date."""
+    Days are calendar days from the start date to the promotion date. An enrolment waiting for
+    content on `as_of` (a clock hold open in `holds`: enrolment, held_from, released_on) and
+    not yet proficient could not have been, so it is left out of numerator and denominator and
+    counted in `detail["waiting_for_content"]`."""
     horizon = int(_from_figures(horizon_days, "proficiency-horizon-days"))
     target = _from_figures(target, PROFICIENCY, optional=True)
     amber_from = _from_figures(amber_from, "rag-amber-from")
@@ -494,6 +510,10 @@ def proficiency_within_60_days(
         index=enrolled.index,
         dtype="datetime64[ns]",
     )
+    held = _waiting(holds, as_of)
+    waiting = enrolled["enrolment"].map(lambda e: _plain(e) in held).astype(bool) & reached.isna()
+    left_out = int(waiting.sum())
+    enrolled, reached = enrolled[~waiting], reached[~waiting]
     days_to = (reached - enrolled["start_day"]).dt.days
     age = (_day(as_of) - enrolled["start_day"]).dt.days
     eligible = age >= horizon
@@ -507,14 +527,21 @@ def proficiency_within_60_days(
         "younger_proficient": int((~eligible & reached.notna()).sum()),
         "withdrawn": int((withdrawn.notna() & (withdrawn <= _day(as_of))).sum()),
         "horizon_days": horizon,
+        "waiting_for_content": left_out,
     }
     if detail["eligible"] == 0:
-        if enrolled.empty:
+        if enrolled.empty and left_out:
+            reason = (
+                f"every enrolment counted is waiting for content ({left_out} left out: their "
+                "gate names a module still in preparation)"
+            )
+        elif enrolled.empty:
             reason = _group_reason(enrolments, as_of)
         else:
             reason = (
                 f"no enrolment in this group started at least {horizon} days before "
-                f"{as_of.isoformat()} ({detail['younger']} younger, shown apart)"
+                f"{as_of.isoformat()} ({detail['younger']} younger, shown apart"
+                + (f"; {left_out} waiting for content left out)" if left_out else ")")
             )
         return _result(
             PROFICIENCY,
@@ -1245,7 +1272,7 @@ METRICS: dict[str, MetricDefinition] = {
             PROFICIENCY,
             "Proficiency within 60 days",
             proficiency_within_60_days,
-            ("enrolments", "promotions"),
+            ("enrolments", "promotions", "holds"),
         ),
         _define(
             FEATURE_ADOPTION,

@@ -78,6 +78,13 @@ def basis(result: MetricResult) -> str | None:
             f"{_count(d, 'proficient')} of {_count(d, 'eligible')} enrolments; "
             f"{_count(d, 'younger')} younger than {d.get('horizon_days')} days shown apart "
             f"({_count(d, 'younger_proficient')} of them already proficient)"
+            + (
+                f"; {_count(d, 'waiting_for_content')} enrolment"
+                f"{'s' if _count(d, 'waiting_for_content') != 1 else ''} waiting for content "
+                "left out"
+                if _count(d, "waiting_for_content")
+                else ""
+            )
         )
     if result.metric == FEATURE_ADOPTION:
         return (

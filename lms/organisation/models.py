@@ -112,8 +112,9 @@ class Enrolment(db.Model):
         ForeignKey("stages.id"), default="initial", server_default="initial"
     )
     #: Kept by the stage engine (after each graded event and by `flask stages refresh`):
-    #: on-track, at-risk, overdue (windowed stages) or active, inactive (open-ended ones).
-    stage_status: Mapped[str | None] = mapped_column(String(12), index=True)
+    #: on-track, at-risk, overdue (windowed stages) or active, inactive (open-ended ones), or
+    #: waiting-for-content in any stage whose gate cannot be met for missing content.
+    stage_status: Mapped[str | None] = mapped_column(String(20), index=True)
     status_reason: Mapped[str | None] = mapped_column(String(300))
     gate_met: Mapped[int] = mapped_column(default=0, server_default="0")
     gate_total: Mapped[int] = mapped_column(default=0, server_default="0")

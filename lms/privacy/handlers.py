@@ -164,6 +164,7 @@ register(
         select(ModuleCompletion).where(ModuleCompletion.user_id == user.id),
         "module_id",
         "completed_at",
+        "self_attested",
     ),
     erase=lambda user: None,
     policy=_KEPT,

@@ -2,8 +2,13 @@
 enrolment's status.
 
 `evaluate(enrolments)` works for one enrolment or ten thousand in the same fixed number of
-queries: it loads stages, content, facts for every requirement kind, pauses, extensions,
+queries: it loads stages, content, facts for every requirement kind, pauses, holds, extensions,
 exemptions and last activity in bulk, then applies the pure rules of `lms.stages.rules`.
+
+A gate with a requirement nobody can meet because its content is missing (a module in
+preparation) waits for content: the status says so and the stage clock is held. `refresh` keeps
+the holds (`ClockHold`): it opens one when it first sees the gate waiting and releases it on the
+day the content arrives; `evaluate` counts a hold that `refresh` has not stored yet the same way.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.organisation.models import Enrolment
 from lms.organisation.operations import organisation
 from lms.stages import rules
-from lms.stages.models import ClockPause, Exemption, StagePromotion, WindowExtension
+from lms.stages.models import ClockHold, ClockPause, Exemption, StagePromotion, WindowExtension
 from lms.stages.requirements import REQUIREMENT_KINDS, Catalogue, requirement_key
 
 
@@ -40,6 +45,8 @@ class RequirementResult:
     met: bool
     exempt: bool
     evidence: dict[str, Any] | None
+    #: Why nobody can meet it with today's content (unmet requirements only), else None.
+    waiting_for: str | None = None
 
     @property
     def key(self) -> str:
@@ -64,6 +71,14 @@ class EnrolmentState:
     paused: bool
     gate: list[RequirementResult] = field(default_factory=list)
     last_activity: date | None = None
+    #: Why the gate waits for content (the clock is held), else None.
+    waiting_for: str | None = None
+    #: Since when the clock is held, while the gate waits for content.
+    held_since: date | None = None
+
+    @property
+    def waiting(self) -> bool:
+        return self.waiting_for is not None
 
     @property
     def gate_met(self) -> int:
@@ -110,6 +125,9 @@ class _Facts:
     gates: dict[int, dict[str, list[dict[str, str]]]]
     by_kind: dict[str, Any]
     pauses: dict[int, list[tuple[date, date | None]]]
+    holds: dict[int, list[ClockHold]]
+    #: The local day each enrolment entered each stage it was promoted into.
+    entered: dict[tuple[int, str], date]
     extensions: dict[tuple[int, str], int]
     exemptions: dict[int, set[str]]
     last_activity: dict[tuple[int, int], date]
@@ -126,7 +144,9 @@ def _load(enrolments: list[Enrolment]) -> _Facts:
         .options(selectinload(Module.sections))
     )
     assessments = db.session.scalars(
-        select(Assessment).where(Assessment.programme_id.in_(programme_ids))
+        select(Assessment)
+        .where(Assessment.programme_id.in_(programme_ids))
+        .options(selectinload(Assessment.questions))
     )
     tasks = db.session.scalars(
         select(DemonstrationTask).where(DemonstrationTask.programme_id.in_(programme_ids))
@@ -149,6 +169,19 @@ def _load(enrolments: list[Enrolment]) -> _Facts:
         )
     ):
         pauses[enrolment_id].append((paused_on, resumed_on))
+    holds: dict[int, list[ClockHold]] = defaultdict(list)
+    for hold in db.session.scalars(
+        select(ClockHold).where(ClockHold.enrolment_id.in_(enrolment_ids)).order_by(ClockHold.id)
+    ):
+        holds[hold.enrolment_id].append(hold)
+    zone = organisation().time_zone
+    entered: dict[tuple[int, str], date] = {}
+    for enrolment_id, stage_id, promoted_at in db.session.execute(
+        select(
+            StagePromotion.enrolment_id, StagePromotion.to_stage_id, StagePromotion.promoted_at
+        ).where(StagePromotion.enrolment_id.in_(enrolment_ids))
+    ):
+        entered[(enrolment_id, stage_id)] = local_date(promoted_at, zone)
     extensions: dict[tuple[int, str], int] = defaultdict(int)
     for enrolment_id, stage_id, days in db.session.execute(
         select(WindowExtension.enrolment_id, WindowExtension.stage_id, WindowExtension.days).where(
@@ -169,15 +202,18 @@ def _load(enrolments: list[Enrolment]) -> _Facts:
         gates=gates,
         by_kind={kind_id: kind.load(user_ids) for kind_id, kind in REQUIREMENT_KINDS.items()},
         pauses=pauses,
+        holds=holds,
+        entered=entered,
         extensions=extensions,
         exemptions=exemptions,
-        last_activity=_last_activity(user_ids, programme_ids),
+        last_activity=_last_activity(user_ids, programme_ids, zone),
     )
 
 
-def _last_activity(user_ids: set[int], programme_ids: set[int]) -> dict[tuple[int, int], date]:
+def _last_activity(
+    user_ids: set[int], programme_ids: set[int], zone: str
+) -> dict[tuple[int, int], date]:
     """Latest learning activity per learner and programme: sections read, attempts submitted."""
-    zone = organisation().time_zone
     found: dict[tuple[int, int], Any] = {}
 
     def keep(rows: Any) -> None:
@@ -205,7 +241,11 @@ def _last_activity(user_ids: set[int], programme_ids: set[int]) -> dict[tuple[in
                 func.max(ModuleCompletion.completed_at),
             )
             .join(Module, Module.id == ModuleCompletion.module_id)
-            .where(ModuleCompletion.user_id.in_(user_ids), Module.programme_id.in_(programme_ids))
+            .where(
+                ModuleCompletion.user_id.in_(user_ids),
+                Module.programme_id.in_(programme_ids),
+                ModuleCompletion.self_attested.is_(False),  # a click was no learning activity
+            )
             .group_by(ModuleCompletion.user_id, Module.programme_id)
         )
     )
@@ -239,6 +279,7 @@ def _gate(enrolment: Enrolment, stage_id: str, facts: _Facts) -> list[Requiremen
         kind = REQUIREMENT_KINDS.get(item["kind"])
         if kind is None:  # a kind whose feature is not installed cannot be met, only exempted
             evidence, label = None, f"{item['kind']} {item['ref']}"
+            missing = f"{item['kind']} requirements cannot be met yet"
         else:
             evidence = kind.evaluate(
                 facts.by_kind[item["kind"]],
@@ -248,6 +289,9 @@ def _gate(enrolment: Enrolment, stage_id: str, facts: _Facts) -> list[Requiremen
                 item["ref"],
             )
             label = kind.label(facts.catalogue, enrolment.programme_id, item["ref"])
+            missing = None
+            if evidence is None:
+                missing = kind.missing_content(facts.catalogue, enrolment.programme_id, item["ref"])
         results.append(
             RequirementResult(
                 kind=item["kind"],
@@ -256,6 +300,7 @@ def _gate(enrolment: Enrolment, stage_id: str, facts: _Facts) -> list[Requiremen
                 met=evidence is not None,
                 exempt=requirement_key(item["kind"], item["ref"]) in exempt,
                 evidence=evidence,
+                waiting_for=missing,
             )
         )
     return results
@@ -268,8 +313,19 @@ def _state(
     index = next(i for i, s in enumerate(stages) if s.id == stage_id)
     stage = stages[index]
     pauses = facts.pauses.get(enrolment.id, [])
-    day = rules.clock_day(enrolment.start_date, today, pauses)
     gate = _gate(enrolment, stage_id, facts)
+    waiting_for = next((r.waiting_for for r in gate if not r.satisfied and r.waiting_for), None)
+    holds = facts.holds.get(enrolment.id, [])
+    spans = pauses + [(h.held_from, h.released_on) for h in holds]
+    held_since = None
+    if waiting_for is not None:
+        stored = next((h for h in holds if h.released_on is None and h.stage_id == stage_id), None)
+        if stored is not None:
+            held_since = stored.held_from
+        else:  # not stored yet (refresh stores it): counted all the same
+            held_since = _hold_from(enrolment, stage_id, facts)
+            spans.append((held_since, None))
+    day = rules.clock_day(enrolment.start_date, today, spans)
     met = sum(r.satisfied for r in gate)
     last = facts.last_activity.get((enrolment.user_id, enrolment.programme_id))
     status = rules.stage_status(
@@ -281,6 +337,7 @@ def _state(
         last_activity=last,
         today=today,
         thresholds=limits,
+        waiting_for=waiting_for,
     )
     return EnrolmentState(
         enrolment_id=enrolment.id,
@@ -293,7 +350,46 @@ def _state(
         paused=any(resumed is None for _, resumed in pauses),
         gate=gate,
         last_activity=last,
+        waiting_for=waiting_for,
+        held_since=held_since,
     )
+
+
+def _hold_from(enrolment: Enrolment, stage_id: str, facts: _Facts) -> date:
+    entered = facts.entered.get((enrolment.id, stage_id), enrolment.start_date)
+    released = [
+        h.released_on
+        for h in facts.holds.get(enrolment.id, [])
+        if h.stage_id == stage_id and h.released_on is not None
+    ]
+    return rules.hold_from(max(entered, enrolment.start_date), released)
+
+
+def _keep_hold(enrolment: Enrolment, state: EnrolmentState, facts: _Facts, today: date) -> None:
+    """Store the hold the state counts, or release the one whose content has arrived."""
+    holds = facts.holds.setdefault(enrolment.id, [])
+    for hold in holds:
+        if hold.released_on is None and (not state.waiting or hold.stage_id != state.stage.id):
+            hold.released_on = max(today, hold.held_from)
+            record("enrolment.clock-released", target=enrolment, stage=hold.stage_id)
+    if state.waiting and not any(
+        h.released_on is None and h.stage_id == state.stage.id for h in holds
+    ):
+        hold = ClockHold(
+            enrolment_id=enrolment.id,
+            stage_id=state.stage.id,
+            held_from=state.held_since or today,
+            reason=(state.waiting_for or "")[:500],
+        )
+        db.session.add(hold)
+        holds.append(hold)
+        record(
+            "enrolment.clock-held",
+            target=enrolment,
+            stage=state.stage.id,
+            since=hold.held_from.isoformat(),
+            reason=hold.reason,
+        )
 
 
 def evaluate(enrolments: list[Enrolment], today: date | None = None) -> dict[int, EnrolmentState]:
@@ -346,7 +442,9 @@ def refresh(enrolments: list[Enrolment], today: date | None = None) -> list[Stag
                 day=state.day,
             )
             enrolment.stage_id = state.next_stage.id  # type: ignore[union-attr]
+            facts.entered[(enrolment.id, enrolment.stage_id)] = today
             state = _state(enrolment, enrolment.stage_id, facts, today, limits)
+        _keep_hold(enrolment, state, facts, today)
         enrolment.stage_status = state.status
         enrolment.status_reason = state.reason[:300]
         enrolment.gate_met = state.gate_met

@@ -74,3 +74,20 @@ class Exemption(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=now_utc)
 
     enrolment = relationship("Enrolment", back_populates="exemptions")
+
+
+class ClockHold(db.Model):
+    """The stage clock held because the gate cannot be met: a requirement of the current stage
+    refers to content still in preparation (a module without a lesson, say). Kept by the engine,
+    not by a manager: it opens when the engine first sees the gate blocked and is released on the
+    day the content arrives. The days held do not count against the stage window."""
+
+    __tablename__ = "clock_holds"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("enrolments.id"), index=True)
+    stage_id: Mapped[str] = mapped_column(ForeignKey("stages.id"))
+    held_from: Mapped[date]
+    released_on: Mapped[date | None]
+    #: What the learner waits for, in words ("“Automation Architecture” is in preparation").
+    reason: Mapped[str] = mapped_column(String(500))

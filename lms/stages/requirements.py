@@ -2,7 +2,9 @@
 
 Each kind loads the facts it needs for many learners at once (`load`, a fixed number of
 queries whatever their number) and then answers, for one learner and one reference, whether the
-requirement is met and by what evidence (`evaluate`). Exercises and demonstrations plug in by
+requirement is met and by what evidence (`evaluate`), and whether it can be met at all with the
+content as it stands (`missing_content`: a module in preparation cannot), which is what holds
+the stage clock. Exercises and demonstrations plug in by
 registering a class here when their features land.
 """
 
@@ -15,6 +17,7 @@ from sqlalchemy import select
 
 from lms.assessments.models import Assessment, Attempt
 from lms.curricula.models import Module
+from lms.curricula.readiness import is_ready
 from lms.demonstrations.models import DemonstrationTask, Submission
 from lms.extensions import db
 from lms.learning.models import ModuleCompletion
@@ -51,6 +54,11 @@ class RequirementKind:
         """The evidence in words, for the people who manage the enrolment."""
         raise NotImplementedError
 
+    def missing_content(self, catalogue: Catalogue, programme_id: int, ref: str) -> str | None:
+        """Why nobody can meet this requirement with today's content ("“X” is in
+        preparation"), or None when it can be met."""
+        return None
+
 
 class ModuleCompleted(RequirementKind):
     id = "module-completed"
@@ -61,19 +69,32 @@ class ModuleCompleted(RequirementKind):
         return f"Complete the module “{module.title if module else ref}”"
 
     def load(self, user_ids: set[int]) -> dict[tuple[int, int], Any]:
+        """Honest completions only: a self-attested one counts for nothing."""
         rows = db.session.execute(
             select(
                 ModuleCompletion.user_id, ModuleCompletion.module_id, ModuleCompletion.completed_at
-            ).where(ModuleCompletion.user_id.in_(user_ids))
+            ).where(
+                ModuleCompletion.user_id.in_(user_ids), ModuleCompletion.self_attested.is_(False)
+            )
         )
         return {(user, module): when for user, module, when in rows}
 
     def evaluate(self, facts, catalogue, user_id, programme_id, ref):
         module = catalogue.modules.get((programme_id, ref))
-        when = facts.get((user_id, module.id)) if module else None
+        if module is None or not is_ready(module):
+            return None  # a module in preparation meets nothing
+        when = facts.get((user_id, module.id))
         if when is None:
             return None
         return {"module": ref, "completed_at": when.isoformat()}
+
+    def missing_content(self, catalogue: Catalogue, programme_id: int, ref: str) -> str | None:
+        module = catalogue.modules.get((programme_id, ref))
+        if module is None or module.retired_at is not None:
+            return f"the module {ref} is not in the programme"
+        if not is_ready(module):
+            return f"“{module.title}” is in preparation"
+        return None
 
     def describe(self, evidence: dict[str, Any]) -> str:
         return f"completed on {evidence['completed_at'][:10]}"
@@ -121,6 +142,18 @@ class AssessmentPassed(RequirementKind):
             "submitted_at": when.isoformat() if when else None,
         }
 
+    def missing_content(self, catalogue: Catalogue, programme_id: int, ref: str) -> str | None:
+        assessment = catalogue.assessments.get((programme_id, ref))
+        if assessment is None or assessment.retired_at is not None:
+            return f"the assessment {ref} is not in the programme"
+        module = assessment.module
+        if module is not None and not is_ready(module):
+            # Its questions may exist, but there is no lesson to learn them from.
+            return f"“{module.title}”, which “{assessment.title}” checks, is in preparation"
+        if not any(q.retired_at is None for q in assessment.questions):
+            return f"“{assessment.title}” has no questions yet"
+        return None
+
     def describe(self, evidence: dict[str, Any]) -> str:
         score = evidence.get("score")
         when = (evidence.get("submitted_at") or "")[:10]
@@ -162,6 +195,12 @@ class DemonstrationProficient(RequirementKind):
             "submission": submission_id,
             "graded_at": when.isoformat() if when else None,
         }
+
+    def missing_content(self, catalogue: Catalogue, programme_id: int, ref: str) -> str | None:
+        task = catalogue.demonstrations.get((programme_id, ref))
+        if task is None or task.retired_at is not None:
+            return f"the demonstration {ref} is not in the programme"
+        return None
 
     def describe(self, evidence: dict[str, Any]) -> str:
         when = (evidence.get("graded_at") or "")[:10]

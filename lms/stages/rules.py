@@ -1,7 +1,11 @@
 """The stage rules of DESIGN.md section 5, as pure functions over dates and numbers.
 
 - The stage clock counts days from the enrolment's start in the organisation's calendar, less
-  the days it was paused.
+  the days it stood still: paused by a manager (leave) or held by the engine while the gate
+  waits for content (a requirement that cannot be met because its content is in preparation).
+  A day both paused and held counts once.
+- While the gate waits for content the status is "waiting-for-content", whatever the day: the
+  learner cannot meet the gate, so the window is not held against them.
 - A windowed stage (the first three) is overdue once its window (plus extensions) has passed,
   at risk when more than 75% of it has passed and less than half of its gate is met, otherwise
   on track. The open-ended stages are active with activity in the last 30 days, else inactive.
@@ -33,24 +37,45 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class StageStatus:
-    status: str  # on-track, at-risk, overdue, active, inactive
+    status: str  # on-track, at-risk, overdue, active, inactive, waiting-for-content
     reason: str
     day: int
     window_end_day: int | None
 
 
+WAITING = "waiting-for-content"
+
+
 def paused_days(pauses: list[tuple[date, date | None]], today: date) -> int:
-    """Days the clock stood still up to `today`; an open pause runs until today."""
+    """Days the clock stood still up to `today`; an open span runs until today. Overlapping
+    spans (a pause during a hold) count their common days once."""
+    spans = sorted(
+        (start, min(end or today, today)) for start, end in pauses if start < (end or today)
+    )
     total = 0
-    for paused_on, resumed_on in pauses:
-        end = min(resumed_on or today, today)
-        total += max(0, (end - paused_on).days)
+    covered_to: date | None = None
+    for start, end in spans:
+        if covered_to is not None and start < covered_to:
+            start = covered_to
+        if end > start:
+            total += (end - start).days
+            covered_to = end
     return total
 
 
+def hold_from(stage_entered: date, released: list[date]) -> date:
+    """Where a new hold of the clock starts: the day the enrolment entered its stage (we cannot
+    know when the content went missing, and a module without a lesson has, in practice, never
+    had one, so the whole stage so far was spent waiting), or the day an earlier hold in this
+    stage was released, when later (the days between count: content was there)."""
+    return max([stage_entered, *released])
+
+
 def clock_day(start: date, today: date, pauses: list[tuple[date, date | None]]) -> int:
-    """The enrolment's stage-clock day: 0 on its start date."""
-    return (today - start).days - paused_days(pauses, today)
+    """The enrolment's stage-clock day: 0 on its start date. Only days from the start stand
+    still (a start date moved later leaves no earlier pause or hold to count)."""
+    spans = [(max(begin, start), end) for begin, end in pauses]
+    return (today - start).days - paused_days(spans, today)
 
 
 def stage_status(
@@ -63,7 +88,17 @@ def stage_status(
     last_activity: date | None,
     today: date,
     thresholds: Thresholds,
+    waiting_for: str | None = None,
 ) -> StageStatus:
+    """`waiting_for`: why the gate cannot be met with today's content, if it cannot."""
+    end_day = None if window.open_ended else window.end_day + extension_days  # type: ignore[operator]
+    if waiting_for:
+        return StageStatus(
+            WAITING,
+            f"waiting for content: {waiting_for}; the stage clock is held on day {day}",
+            day,
+            end_day,
+        )
     if window.open_ended:
         if last_activity is not None and (today - last_activity).days <= (
             thresholds.active_within_days

@@ -130,7 +130,8 @@ class EnrolmentRecord:
     stage_name: str
     #: Where the current stage comes among the framework's stages (0 for the first).
     stage_index: int
-    #: on-track, at-risk, overdue, active or inactive: live, for the web page only.
+    #: on-track, at-risk, overdue, waiting-for-content, active or inactive: live, for the web
+    #: page only.
     stage_status: str
     day: int
     window_end_day: int | None

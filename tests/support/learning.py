@@ -11,7 +11,7 @@ from sqlalchemy import select
 from lms.accounts.models import User
 from lms.assessments.models import Assessment, Attempt
 from lms.core.timeutil import now_utc
-from lms.curricula.models import Module, Programme
+from lms.curricula.models import LessonSection, Module, Programme
 from lms.demonstrations.models import DemonstrationTask, Submission
 from lms.extensions import db
 from lms.organisation.models import Cohort, Enrolment
@@ -143,3 +143,34 @@ def right_answers(attempt: Attempt, positions: set[int] | None = None) -> dict[s
         if positions is None or item.position in positions:
             fields.update(answer_fields(item.snapshot, item.position))
     return fields
+
+
+def write_lesson(*slugs: str, programme_slug: str = PROGRAMME) -> None:
+    """Give modules in preparation a one-section lesson, as if its author had just loaded it
+    (most modules of the real curricula have no lesson yet, so nothing can complete them)."""
+    for slug in slugs:
+        found = module(slug, programme_slug)
+        if not any(s.retired_at is None for s in found.sections):
+            db.session.add(
+                LessonSection(
+                    module_id=found.id,
+                    slug=f"{slug}-lesson",
+                    position=1,
+                    title=f"{found.title}: the lesson",
+                    body="What to decide, the options, and a worked example.",
+                )
+            )
+    db.session.flush()
+    db.session.expire_all()
+
+
+def study(user_id: int, slug: str, programme_slug: str = PROGRAMME) -> bool:
+    """Mark every live section of a module done, as the learner would; True when that completed
+    the module (its knowledge check, if any, already passed)."""
+    from lms.learning.operations import live_sections, mark_section_done
+
+    became = False
+    for section in live_sections(module(slug, programme_slug)):
+        became = mark_section_done(user_id, section) or became
+    db.session.flush()
+    return became

@@ -1420,7 +1420,7 @@ def test_a_second_assessor_moderates_and_the_grade_counts(
 
     sign_in(client, "assessor@example.com")
     assert queue_rows(client) == [
-        ("Learner", "Build a cross-channel attribution report and reconcile")
+        ("Learner", "Choose an attribution model on an agreed")
     ]
     page = text(client.get(f"/grading/{moderated.submission}"))
     assert "Moderate: confirm or change the first grade" in page

@@ -176,7 +176,7 @@ def test_a_learner_walks_from_my_path_to_a_passed_assessment(
 
     # The module's assessment, answered right.
     overview = page(learner, f"/assessments/{ids['first_check']}")
-    assert "8 questions, drawn from a bank of 12." in overview
+    assert "8 questions, drawn from a bank of 13." in overview
     assert "Pass mark: 80%." in overview
     assert "3 attempts allowed; 3 left." in overview
     attempt_id = start(learner, ids["first_check"])

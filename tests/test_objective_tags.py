@@ -560,7 +560,7 @@ def test_in_the_layout_a_bad_tag_and_a_small_draw_name_the_bank_file(
     draw = replace_once(bank, "\ndraw: 8\n", "\ndraw: 5\n") + 1
     tag = replace_once(
         bank,
-        "- id: mql-target-met-pipeline-short\n",
+        "- id: mql-target-met-pipeline-short\n  objectives: [cross-functional-kpis]\n",
         "- id: mql-target-met-pipeline-short\n  objectives: [no-such-objective]\n",
     )
     errors = validation_errors(app, root)

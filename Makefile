@@ -31,6 +31,7 @@ run: install
 
 lint: install
 	$(BIN)/ruff check lms tests benchmarks
+	$(BIN)/flask curricula lint  # the content linter: coverage, keys, formulas, figures, repeats
 
 test-sqlite: install
 	LMS_TEST_DATABASE=sqlite $(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)

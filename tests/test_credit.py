@@ -21,7 +21,7 @@ from lms.learning import credit
 from lms.learning.models import EquivalenceMember, ObjectiveCredit
 from lms.learning.operations import mark_section_done
 from lms.stages.engine import organisation_today
-from tests.conftest import CURRICULA
+from tests.conftest import CURRICULA, submit
 from tests.support.learning import assessment, enrol, module, right_answers
 
 PROGRAMME = """\
@@ -191,10 +191,9 @@ def test_mastery_in_one_programme_credits_the_objective_in_the_other(
 ) -> None:
     with app.app_context():
         learner = users["learner"]
-        master_holdouts(learner)
-        granted = credit.refresh_credits(learner)
+        master_holdouts(learner)  # passing the check grants what it earns, at once
         db.session.commit()
-        (grant,) = granted
+        (grant,) = credit.current_credits(learner)
         target = db.session.get(Objective, grant.objective_id)
         source = db.session.get(Objective, grant.source_objective_id)
         assert (target.module.programme.slug, target.slug) == ("second-programme", "holdouts")
@@ -216,11 +215,11 @@ def test_no_credit_without_the_section_or_with_a_wrong_answer(
     with app.app_context():
         learner = users["learner"]
         master_holdouts(learner, read=False)  # passed, every answer right, section unread
-        assert credit.refresh_credits(learner) == []
+        assert credit.refresh_credits(learner) == credit.current_credits(learner) == []
         learner2 = users["learner2"]
         enrol(learner2, organisation_today(), "second-programme")
         master_holdouts(learner2, right=False)  # read, but the holdout question wrong
-        assert credit.refresh_credits(learner2) == []
+        assert credit.refresh_credits(learner2) == credit.current_credits(learner2) == []
 
 
 def test_a_module_is_credited_when_every_objective_is(app: Flask, users, two_programmes) -> None:
@@ -279,3 +278,54 @@ def test_a_credit_never_crosses_a_major_version(
         (again,) = credit.refresh_credits(learner)
         assert again.target_major == 2
         assert len(db.session.scalars(select(ObjectiveCredit)).all()) == 2
+
+
+# --- Through the web ------------------------------------------------------------------------------
+
+
+def test_a_learner_sees_where_credit_came_from(app: Flask, users, two_programmes) -> None:
+    from tests.test_assessments import answers_to, send, signed_in, start
+    from tests.test_certificates import text
+
+    client = signed_in(app, "learner@example.com")
+    first = "/learn/first-programme/measuring"
+    for section in ("holdouts", "budgets"):
+        response = submit(client, first, {}, to=f"{first}/sections/{section}/done")
+        assert response.status_code == 302
+    with app.app_context():
+        check = assessment("measuring-check", "first-programme").id
+        # Map the second objectives too, so the whole module is credited.
+        second = module("measuring", "second-programme")
+        forecasts = next(o for o in second.objectives if o.slug == "forecasts")
+        budgets = next(
+            o for o in module("measuring", "first-programme").objectives if o.slug == "budgets"
+        )
+        for objective in (forecasts, budgets):
+            db.session.add(
+                EquivalenceMember(equivalence="other", objective_id=objective.id, programme_major=1)
+            )
+        db.session.commit()
+    attempt_id = start(client, check)
+    result = send(client, attempt_id, answers_to(app, attempt_id), follow_redirects=True)
+    assert "Credited in your other programmes: 2 objectives taught alike" in text(result)
+
+    page = text(client.get("/learn/second-programme/measuring"))
+    assert "Read a holdout test. credited from First Programme: Measuring" in page
+    assert (
+        "Credited: every objective of this module was mastered in First Programme: Measuring"
+        in page
+    )
+    with app.app_context():
+        assert credit.credited_modules(users["learner"], [module("measuring", "second-programme")])
+        audited = {
+            e.action
+            for e in db.session.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.action.in_(["objective.credited", "module.credited"])
+                )
+            )
+        }
+        assert audited == {"objective.credited", "module.credited"}
+    # Another learner's module page shows them no credit of this learner's.
+    other = signed_in(app, "other.learner@example.com")
+    assert "credited" not in text(other.get("/learn/second-programme/measuring"))

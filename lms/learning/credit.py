@@ -258,3 +258,88 @@ def credited_modules(user_id: int, modules: list[Module]) -> dict[int, list[Obje
         if m.objectives
         and all(o.id in by_module[m.id] for o in m.objectives if o.retired_at is None)
     }
+
+
+@dataclass(frozen=True)
+class CreditSource:
+    """Where an objective's credit came from, for the learner's module page."""
+
+    programme: str
+    module: str
+    credited_at: Any
+
+
+def credit_sources(user_id: int, module: Module) -> dict[int, CreditSource]:
+    """The module's objectives (by id) credited to the learner, with where from."""
+    credits = current_credits(user_id, {module.id})
+    if not credits:
+        return {}
+    sources = {
+        oid: (programme, title)
+        for oid, programme, title in db.session.execute(
+            select(Objective.id, Programme.title, Module.title)
+            .join(Module, Module.id == Objective.module_id)
+            .join(Programme, Programme.id == Module.programme_id)
+            .where(Objective.id.in_({c.source_objective_id for c in credits}))
+        )
+    }
+    return {
+        c.objective_id: CreditSource(*sources[c.source_objective_id], c.credited_at)
+        for c in credits
+        if c.source_objective_id in sources
+    }
+
+
+def grant_credits(user_id: int) -> tuple[list[ObjectiveCredit], set[int]]:
+    """Grant what the learner's work now earns, and complete every module all of whose
+    objectives are credited (marked `credited_from`). Returns the new credits and the
+    programmes whose gates may have moved; the caller runs the stage engine and commits."""
+    from lms.learning.models import ModuleCompletion
+
+    granted = refresh_credits(user_id)
+    if not granted:
+        return [], set()
+    objective_ids = {c.objective_id for c in granted}
+    modules = list(
+        db.session.scalars(
+            select(Module)
+            .join(Objective, Objective.module_id == Module.id)
+            .where(Objective.id.in_(objective_ids))
+            .options(selectinload(Module.objectives))
+            .distinct()
+        )
+    )
+    touched: set[int] = set()
+    for module_id, credits in credited_modules(user_id, modules).items():
+        module = next(m for m in modules if m.id == module_id)
+        sources = sorted(
+            {
+                f"{source.module.programme.title}: {source.module.title}"
+                for source in db.session.scalars(
+                    select(Objective).where(
+                        Objective.id.in_({c.source_objective_id for c in credits})
+                    )
+                )
+            }
+        )
+        row = db.session.scalar(
+            select(ModuleCompletion).where(
+                ModuleCompletion.user_id == user_id, ModuleCompletion.module_id == module_id
+            )
+        )
+        if row is not None and not row.self_attested:
+            continue  # completed by the learner's own work already
+        if row is None:
+            row = ModuleCompletion(user_id=user_id, module_id=module_id)
+            db.session.add(row)
+        row.self_attested = False
+        row.credited_from = "; ".join(sources)[:300]
+        record(
+            "module.credited",
+            target=module,
+            learner=user_id,
+            credited_from=row.credited_from,
+        )
+        touched.add(module.programme_id)
+    db.session.flush()
+    return granted, touched

@@ -40,6 +40,9 @@ class ModuleCompletion(db.Model):
     module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"), index=True)
     completed_at: Mapped[datetime] = mapped_column(default=now_utc)
     self_attested: Mapped[bool] = mapped_column(default=False, server_default=sa_false())
+    #: Set when every objective was credited from other programmes (see lms.learning.credit):
+    #: where the credit came from, as the learner reads it.
+    credited_from: Mapped[str | None] = mapped_column(String(300))
 
 
 class EquivalenceMember(db.Model):

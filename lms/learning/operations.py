@@ -12,6 +12,7 @@ enrolments in that programme.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +23,7 @@ from lms.core.timeutil import now_utc
 from lms.curricula.models import LessonSection, Module
 from lms.curricula.readiness import is_ready
 from lms.extensions import db
+from lms.learning.credit import credit_sources, grant_credits
 from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.stages.engine import after_graded_event
 
@@ -98,6 +100,10 @@ class ModuleState:
     completed: bool
     #: A completion made with the removed self-attestation button, kept as history.
     self_attested: bool = False
+    #: Where the module's completion came from when every objective was credited.
+    credited_from: str | None = None
+    #: Objectives (by id) credited from another programme, with where from.
+    credits: dict[int, Any] = field(default_factory=dict)
     remaining_sections: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -131,6 +137,8 @@ def module_state(user_id: int, module: Module) -> ModuleState:
         passed=check is not None and check_passed(user_id, check),
         completed=row is not None and not row.self_attested,
         self_attested=row is not None and row.self_attested,
+        credited_from=row.credited_from if row is not None else None,
+        credits=credit_sources(user_id, module),
     )
 
 
@@ -172,10 +180,26 @@ def mark_section_done(user_id: int, section: LessonSection) -> bool:
     is passed. Returns True when the module became complete. The caller commits."""
     _add_once(SectionProgress(user_id=user_id, section_id=section.id))
     module = section.module
-    if complete_if_done(user_id, module):
+    completed = complete_if_done(user_id, module)
+    if completed:
         after_graded_event(user_id, module.programme_id)
-        return True
-    return False
+    _credit_elsewhere(user_id, skip=set())
+    return completed
+
+
+def _credit_elsewhere(user_id: int, skip: set[int]) -> list[str]:
+    """Credit what the learner's work now earns in their other programmes, and run the stage
+    engine where a module was credited (except for `skip`, whose caller runs it)."""
+    granted, programmes = grant_credits(user_id)
+    for programme_id in programmes - skip:
+        after_graded_event(user_id, programme_id)
+    if not granted:
+        return []
+    count = len(granted)
+    return [
+        f"Credited in your other programmes: {count} objective{'s' if count != 1 else ''} "
+        "taught alike (see the module pages)."
+    ]
 
 
 def _check_passed(attempt: Attempt) -> str | None:
@@ -190,4 +214,11 @@ def _check_passed(attempt: Attempt) -> str | None:
     return f"Module completed: {module.title}."
 
 
+def _credit_after_pass(attempt: Attempt) -> str | None:
+    """Listener: a passed check may credit objectives taught alike in other programmes."""
+    notes = _credit_elsewhere(attempt.user_id, skip={attempt.assessment.programme_id})
+    return notes[0] if notes else None
+
+
 on_attempt_passed("learning.complete-module", _check_passed)
+on_attempt_passed("learning.credit", _credit_after_pass)

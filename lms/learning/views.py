@@ -69,6 +69,12 @@ def module(programme_slug: str, module_slug: str) -> str:
         following=ordered[index + 1] if index + 1 < len(ordered) else None,
         form=FlaskForm(),
         reports=section_reports(current_user.id, state.sections),
+        prerequisites=[
+            m
+            for slug in module.prerequisites or []
+            for m in programme.modules
+            if m.slug == slug and m.retired_at is None
+        ],
     )
 
 

@@ -53,6 +53,11 @@ def render_markdown(source: str) -> Markup:
         protocols=["http", "https", "mailto"],
         strip=True,
     )
+    # A lesson's wide table scrolls in its own box, so it never widens the page on a phone.
+    # Added after sanitising: the wrapper is ours, never the author's.
+    clean = clean.replace("<table>", '<div class="table-wrap" tabindex="0"><table>').replace(
+        "</table>", "</table></div>"
+    )
     return Markup(clean)  # noqa: S704 (sanitised by bleach just above)
 
 

@@ -308,3 +308,14 @@ def test_dry_run_prints_the_changes_and_writes_nothing(app: Flask, tmp_path: Pat
             select(LessonSection.body).where(LessonSection.slug == "cross-functional-kpis")
         )
         assert "a great deal of activity" in body
+
+
+def test_a_lesson_table_scrolls_in_its_own_box(client, users, curricula) -> None:
+    """On a phone a wide lesson table scrolls inside its box instead of widening the page."""
+    from tests.conftest import login
+
+    login(client, "learner@example.com")
+    page = client.get(f"/learn/{PROGRAMME}/strategic-alignment").get_data(as_text=True)
+    tables = page.count("<table>")
+    assert tables >= 5
+    assert page.count('<div class="table-wrap" tabindex="0"><table>') == tables

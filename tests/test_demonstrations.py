@@ -1419,9 +1419,7 @@ def test_a_second_assessor_moderates_and_the_grade_counts(
     submit(manager, f"/grading/{moderated.submission}", levels_form(app, moderated.task, 2))
 
     sign_in(client, "assessor@example.com")
-    assert queue_rows(client) == [
-        ("Learner", "Choose an attribution model on an agreed")
-    ]
+    assert queue_rows(client) == [("Learner", "Choose an attribution model on an agreed")]
     page = text(client.get(f"/grading/{moderated.submission}"))
     assert "Moderate: confirm or change the first grade" in page
     with app.app_context():

@@ -7,12 +7,14 @@ reveal nothing; the queue and closing are for admins only.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
 
 from lms.assessments.models import AttemptItem, QuestionVersion
 from lms.assessments.questions import public_view, question_type
@@ -63,15 +65,9 @@ def report_section(programme_slug: str, module_slug: str, section_slug: str) -> 
     # Back to the report's status under the section, so the learner sees what became of it.
     back = f"{_module_page(section)}#flag-section-{section.id}"
     if form.validate_on_submit():
-        try:
-            operations.report_section(current_user, section, form.comment.data)
-        except operations.ReportRefused as refusal:
-            db.session.rollback()
-            flash(str(refusal), "error")
-            return redirect(back)
-        db.session.commit()
-        flash("Thank you: your report is with the content team. Its status shows here.", "success")
-        return redirect(back)
+        return _send(
+            lambda: operations.report_section(current_user, section, form.comment.data), back
+        )
     existing = operations.section_reports(current_user.id, [section]).get(section.id)
     return render_template(
         "feedback/report.html",
@@ -81,6 +77,19 @@ def report_section(programme_slug: str, module_slug: str, section_slug: str) -> 
         back=back,
         existing=existing,
     )
+
+
+def _send(report: Callable[[], object], back: str) -> Response:
+    """Record a report (or say why not) and go back to where its status shows."""
+    try:
+        report()
+    except operations.ReportRefused as refusal:
+        db.session.rollback()
+        flash(str(refusal), "error")
+        return redirect(back)
+    db.session.commit()
+    flash("Thank you: your report is with the content team. Its status shows here.", "success")
+    return redirect(back)
 
 
 def _own_submitted_item(item_id: int) -> AttemptItem:
@@ -105,15 +114,9 @@ def report_question(item_id: int) -> Any:
     result = url_for("assessments.result", attempt_id=item.attempt_id)
     back = f"{result}#flag-item-{item.id}"
     if form.validate_on_submit():
-        try:
-            operations.report_question(current_user, item, form.comment.data)
-        except operations.ReportRefused as refusal:
-            db.session.rollback()
-            flash(str(refusal), "error")
-            return redirect(back)
-        db.session.commit()
-        flash("Thank you: your report is with the content team. Its status shows here.", "success")
-        return redirect(back)
+        return _send(
+            lambda: operations.report_question(current_user, item, form.comment.data), back
+        )
     existing = operations.item_reports(current_user.id, [item]).get(item.id)
     return render_template(
         "feedback/report.html",

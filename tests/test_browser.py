@@ -24,6 +24,7 @@ from lms.assessments.models import Assessment, Attempt, AttemptItem
 from lms.curricula.models import LessonSection, Module, Programme
 from lms.demo.seed import DEMO_PASSWORD, seed
 from lms.extensions import db
+from lms.feedback.models import ContentReport
 from lms.learning.models import ModuleCompletion, SectionProgress
 from lms.mail.models import OutboxMessage
 from lms.organisation.models import Cohort, Enrolment
@@ -170,6 +171,9 @@ def fresh_start(email: str, programme_slug: str) -> None:
             )
         )
     )
+    items = select(AttemptItem.id).where(AttemptItem.attempt_id.in_(attempts))
+    # The demo's content reports point at attempt items (PostgreSQL enforces the key).
+    db.session.execute(delete(ContentReport).where(ContentReport.attempt_item_id.in_(items)))
     db.session.execute(delete(AttemptItem).where(AttemptItem.attempt_id.in_(attempts)))
     db.session.execute(delete(Attempt).where(Attempt.id.in_(attempts)))
     db.session.execute(

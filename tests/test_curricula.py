@@ -54,7 +54,9 @@ TEST_FILE = "curricula/programmes/test-programme.yaml"
 REPOSITORY_PROGRAMMES = sorted(
     p.parent.name for p in (CURRICULA / "programmes").glob("*/programme.yaml")
 )
-FILES = len(REPOSITORY_PROGRAMMES) + 4  # the programmes, framework, figures, features, equivalences
+FILES = (
+    len(REPOSITORY_PROGRAMMES) + 5
+)  # programmes, framework, figures, features, equivalences, glossary
 
 
 # --- Helpers ---------------------------------------------------------------------------------
@@ -380,6 +382,7 @@ def test_loading_the_same_tree_again_changes_nothing(app: Flask, tmp_path: Path)
         "figures",
         "features",
         "equivalences",
+        "glossary",
     }
     assert state() == before
     assert before[0] == FILES + 1
@@ -614,6 +617,7 @@ def test_loader_in_an_app_context_reports_what_it_did(app: Flask, tmp_path: Path
                 "figures",
                 "features",
                 "equivalences",
+                "glossary",
             ]
         )
         db.session.commit()

@@ -69,11 +69,29 @@ def _never_exists() -> bool:
 GROWN_SINCE_THE_MOVE = {"questions", "question_versions"}
 
 
-def test_a_fresh_load_gives_every_content_row_the_id_it_had_before_the_move(app: Flask) -> None:
-    with app.app_context():
-        _load(CURRICULA)
-        before = {k: v for k, v in FIXTURE["content"].items() if k not in GROWN_SINCE_THE_MOVE}
-        _unchanged(before, content_ids())
+def test_a_fresh_load_gives_every_content_row_the_id_it_had_before_the_move(
+    tmp_path: Path,
+) -> None:
+    """In a database of its own, as the fixture was taken: ids start from 1 on both kinds."""
+    from contextlib import nullcontext
+
+    from lms import create_app
+    from tests.conftest import config_for_tests, database_kind
+    from tests.support import postgres
+
+    if database_kind() == "postgresql":
+        database = postgres.fresh_database("lms_layout_ids")
+    else:
+        database = nullcontext(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    with database as url:
+        application = create_app(config_for_tests(url))
+        with application.app_context():
+            db.create_all()
+            _load(CURRICULA)
+            before = {k: v for k, v in FIXTURE["content"].items() if k not in GROWN_SINCE_THE_MOVE}
+            _unchanged(before, content_ids())
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_loading_the_new_layout_over_the_old_keeps_every_id_and_record(

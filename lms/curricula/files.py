@@ -26,6 +26,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "lms/figures/1": schema.Figures,
     "lms/features/1": schema.FeatureCatalogue,
     "lms/equivalences/1": schema.Equivalences,
+    "lms/glossary/1": schema.Glossary,
 }
 
 

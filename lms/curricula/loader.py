@@ -18,6 +18,7 @@ from lms.certificates.operations import expire_for_new_major
 from lms.core.timeutil import now_utc
 from lms.curricula import schema
 from lms.curricula.files import ParsedFile, Problem, parse_tree
+from lms.curricula.glossary import load_glossary
 from lms.curricula.models import (
     ContentVersion,
     FrameworkDocument,
@@ -108,7 +109,14 @@ def load_curricula(path: Path) -> LoadReport:
     if report.problems:
         return report
     # The framework first: programmes place their modules in its stages.
-    order = {"figures": 0, "framework": 1, "programme": 2, "featurecatalogue": 3, "equivalences": 4}
+    order = {
+        "figures": 0,
+        "framework": 1,
+        "programme": 2,
+        "featurecatalogue": 3,
+        "equivalences": 4,
+        "glossary": 5,
+    }
     parsed.sort(key=lambda item: order.get(item.kind, 3))
     if not any(item.kind == "framework" for item in parsed) and not db.session.scalar(
         select(Stage.id).limit(1)
@@ -139,6 +147,8 @@ def load_curricula(path: Path) -> LoadReport:
             load_feature_catalogue(document)
         elif isinstance(document, schema.Equivalences):
             report.changes.extend(load_equivalences(document))
+        elif isinstance(document, schema.Glossary):
+            report.changes.extend(load_glossary(document))
         (report.updated if previous is not None else report.created).append(document_id)
         db.session.add(
             ContentVersion(

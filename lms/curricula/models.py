@@ -142,3 +142,17 @@ class ContentVersion(db.Model):
     version: Mapped[str] = mapped_column(String(20))
     content_hash: Mapped[str] = mapped_column(String(64))
     loaded_at: Mapped[datetime] = mapped_column(default=now_utc)
+
+
+class GlossaryTerm(db.Model):
+    """A term of the glossary (curricula/glossary.yaml); retired, never deleted, when it leaves
+    the file, so a link in an old page still finds it."""
+
+    __tablename__ = "glossary_terms"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    term: Mapped[str] = mapped_column(String(120))
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
+    definition: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[datetime | None]

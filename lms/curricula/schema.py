@@ -726,6 +726,48 @@ class Equivalences(Strict):
         return problems
 
 
+class Term(Strict):
+    """One glossary entry: the term as written, other ways of writing it, and its definition."""
+
+    id: Slug
+    term: Text
+    aliases: list[Text] = Field(default_factory=list)
+    #: Markdown, a sentence or three; the first sentence is shown where the term is linked.
+    definition: Text
+
+
+class Glossary(Strict):
+    """The terms the lessons use, defined once (issue 11): linked from their first use."""
+
+    schema_: Literal["lms/glossary/1"] = Field(alias="schema")
+    id: Literal["glossary"] = "glossary"
+    version: str
+    terms: list[Term] = Field(min_length=1)
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        return Programme._semver(value)
+
+    @field_validator("terms")
+    @classmethod
+    def _ids_unique(cls, value: list[Term]) -> list[Term]:
+        return _unique_ids(value, "term")
+
+    def references(self) -> list[Reference]:
+        problems: list[Reference] = []
+        seen: dict[str, str] = {}
+        for index, term in enumerate(self.terms):
+            for name in (term.term, *term.aliases):
+                key = name.casefold()
+                if key in seen and seen[key] != term.id:
+                    problems.append(
+                        (("terms", index, "term"), f"{name!r} already names the term {seen[key]!r}")
+                    )
+                seen[key] = term.id
+        return problems
+
+
 class Target(Strict):
     value: float
     unit: Literal["ratio", "days", "minutes", "currency", "count", "points"]

@@ -55,3 +55,16 @@ def framework() -> str:
     document = db.session.scalar(select(FrameworkDocument).order_by(FrameworkDocument.id))
     stages = list(db.session.scalars(select(Stage).order_by(Stage.position)))
     return render_template("curricula/framework.html", document=document, stages=stages)
+
+
+@bp.route("/glossary")
+@signed_in
+def glossary() -> str:
+    """Every term the lessons use, A to Z, each with an anchor the lessons link to."""
+    from lms.curricula.glossary import live_terms
+
+    terms = live_terms()
+    letters: dict[str, list] = {}
+    for term in sorted(terms, key=lambda t: t.term.casefold()):
+        letters.setdefault(term.term[:1].upper(), []).append(term)
+    return render_template("curricula/glossary.html", letters=letters, count=len(terms))

@@ -300,13 +300,12 @@ def grant_credits(user_id: int) -> tuple[list[ObjectiveCredit], set[int]]:
     if not granted:
         return [], set()
     objective_ids = {c.objective_id for c in granted}
+    module_ids = select(Objective.module_id).where(Objective.id.in_(objective_ids))
     modules = list(
         db.session.scalars(
             select(Module)
-            .join(Objective, Objective.module_id == Module.id)
-            .where(Objective.id.in_(objective_ids))
+            .where(Module.id.in_(module_ids))
             .options(selectinload(Module.objectives))
-            .distinct()
         )
     )
     touched: set[int] = set()

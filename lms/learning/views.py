@@ -7,18 +7,21 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
 from lms.assessments.models import Assessment
 from lms.assessments.operations import summary
+from lms.curricula.glossary import linker, live_terms
 from lms.curricula.models import Module, Programme, Stage
 from lms.extensions import db
 from lms.feedback.operations import section_reports
 from lms.learning import operations
 from lms.learning.path import path_order
 from lms.security import signed_in
+from lms.templating import render_markdown
 
 bp = Blueprint("learning", __name__)
 
@@ -40,6 +43,25 @@ def _load(programme_slug: str, module_slug: str) -> tuple[Programme, Module]:
     if module is None:
         abort(404)
     return programme, module
+
+
+def _section_bodies(sections: list) -> dict[int, Markup]:
+    """Each section's lesson as HTML, its glossary terms linked at their first use."""
+    if not sections:
+        return {}
+    link = linker(live_terms())
+    href = url_for("curricula.glossary")
+    return {s.id: link.link(str(render_markdown(s.body)), href) for s in sections}
+
+
+def _minutes_left(module: Module, sections: list, done: set[int]) -> int | None:
+    """The author's estimate scaled by the words of the sections not done yet."""
+    if not module.estimated_minutes or not sections:
+        return None
+    words = {s.id: len(s.body.split()) for s in sections}
+    total = sum(words.values()) or 1
+    left = sum(count for sid, count in words.items() if sid not in done)
+    return -(-module.estimated_minutes * left // total) if left else 0
 
 
 @bp.route("/learn/<programme_slug>/<module_slug>")
@@ -69,6 +91,8 @@ def module(programme_slug: str, module_slug: str) -> str:
         following=ordered[index + 1] if index + 1 < len(ordered) else None,
         form=FlaskForm(),
         reports=section_reports(current_user.id, state.sections),
+        bodies=_section_bodies(state.sections),
+        minutes_left=_minutes_left(module, state.sections, state.done),
         prerequisites=[
             m
             for slug in module.prerequisites or []

@@ -388,6 +388,7 @@ def assemble_programme(folder: Path, shown: str) -> ParsedFile:
                     "bank: list it, or move it out of the folder",
                 )
             )
+    _read_job_aids(result, folder, shown, modules)
     for key, name in layout.PAIR_FILES.items():
         if key in data:
             result.problems.append(
@@ -402,6 +403,52 @@ def assemble_programme(folder: Path, shown: str) -> ParsedFile:
     data["modules"] = modules
     result.data = data
     return result
+
+
+def _read_job_aids(
+    result: ParsedFile, folder: Path, shown: str, modules: list[dict[str, Any]]
+) -> None:
+    """Fill each job aid a module names with its file's text from `job-aids/`; a file no module
+    names is a problem (nothing lies unused), and so is one named but missing."""
+    aids = folder / layout.JOB_AIDS_FOLDER
+    named: set[str] = set()
+    for index, module in enumerate(modules):
+        for a_index, aid in enumerate(module.get("job_aids") or []):
+            if not isinstance(aid, dict) or not isinstance(aid.get("file"), str):
+                continue  # the schema names what is wrong with it
+            location = ("modules", index, "job_aids", a_index)
+            if "content" in aid:
+                result.problems.append(
+                    result.problem(
+                        (*location, "content"),
+                        f"a job aid's text is its file in {layout.JOB_AIDS_FOLDER}/, not a key",
+                    )
+                )
+                continue
+            name = aid["file"]
+            named.add(name)
+            path = aids / name
+            if not path.is_file():
+                result.problems.append(
+                    result.problem(
+                        (*location, "file"), f"no file {shown}/{layout.JOB_AIDS_FOLDER}/{name}"
+                    )
+                )
+                continue
+            text, problems = _read_text(path, f"{shown}/{layout.JOB_AIDS_FOLDER}/{name}")
+            result.problems.extend(problems)
+            if text is not None:
+                aid["content"] = text
+    for stray in sorted(aids.glob("*")) if aids.is_dir() else []:
+        if stray.name not in named:
+            result.problems.append(
+                Problem(
+                    f"{shown}/{layout.JOB_AIDS_FOLDER}/{stray.name}",
+                    None,
+                    "",
+                    "is not named by any module's `job_aids:`: name it, or remove it",
+                )
+            )
 
 
 def _read_part(result: ParsedFile, path: Path, shown: str, prefix: tuple[Any, ...]) -> Any:
@@ -591,13 +638,19 @@ def _check_equivalences(parsed: list[ParsedFile]) -> None:
         for module in programme.modules
         for objective in module.objectives
     }
+    # A programme refused for its own problems is not also reported through its equivalences.
+    broken = {
+        item.data.get("id")
+        for item in parsed
+        if item.document is None and isinstance(item.data, dict)
+    }
     for item in parsed:
         document = item.document
         if not isinstance(document, schema.Equivalences) or not programmes:
             continue
         for index, equivalence in enumerate(document.equivalences):
             for o_index, ref in enumerate(equivalence.objectives):
-                if ref not in objectives:
+                if ref not in objectives and ref.split("/")[0] not in broken:
                     item.problems.append(
                         item.problem(
                             ("equivalences", index, "objectives", o_index),

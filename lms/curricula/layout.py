@@ -26,6 +26,7 @@ PROGRAMME_FILE = "programme.yaml"
 MODULES_FOLDER = "modules"
 LESSON_SUFFIX = ".md"
 BANK_SUFFIX = ".questions.yaml"
+JOB_AIDS_FOLDER = "job-aids"
 PAIR_FILES = {"pre_assessment": "pre-assessment.yaml", "post_assessment": "post-assessment.yaml"}
 
 #: `## Title {#section-id key=value key="two words"}`; the title may be empty for an include.

@@ -22,6 +22,7 @@ from lms.curricula.glossary import load_glossary
 from lms.curricula.models import (
     ContentVersion,
     FrameworkDocument,
+    JobAid,
     LessonSection,
     Module,
     Objective,
@@ -212,6 +213,7 @@ def _load_programme(document: schema.Programme, content_hash: str) -> list[str]:
         module.retired_at = None
         _load_objectives(module, source.objectives)
         changes.extend(_load_sections(module, source, where))
+        changes.extend(_load_job_aids(module, source, where))
     for retired in existing.values():
         if retired.retired_at is None:
             changes.append(f"module {document.id}/{retired.slug}: retired")
@@ -266,6 +268,32 @@ def _load_sections(module: Module, source_module: schema.Module, where: str) -> 
     for retired in existing.values():
         if retired.retired_at is None:
             changes.append(f"section {where}#{retired.slug}: retired")
+        retired.retired_at = retired.retired_at or now
+        retired.position = 1000 + retired.position
+    return changes
+
+
+def _load_job_aids(module: Module, source_module: schema.Module, where: str) -> list[str]:
+    changes = []
+    existing = {aid.slug: aid for aid in module.job_aids} if module.id else {}
+    now = now_utc()
+    for position, source in enumerate(source_module.job_aids, start=1):
+        aid = existing.pop(source.id, None)
+        if aid is None:
+            aid = JobAid(slug=source.id, module=module)
+            db.session.add(aid)
+            changes.append(f"job aid {where}/{source.id}: created")
+        elif (aid.title, aid.content, aid.retired_at) != (source.title, source.content, None):
+            changes.append(f"job aid {where}/{source.id}: updated")
+        aid.position = position
+        aid.title = source.title
+        aid.filename = source.file
+        aid.objective = source.objective
+        aid.content = source.content
+        aid.retired_at = None
+    for retired in existing.values():
+        if retired.retired_at is None:
+            changes.append(f"job aid {where}/{retired.slug}: retired")
         retired.retired_at = retired.retired_at or now
         retired.position = 1000 + retired.position
     return changes

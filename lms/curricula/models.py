@@ -61,6 +61,9 @@ class Module(db.Model):
     sections: Mapped[list[LessonSection]] = relationship(
         back_populates="module", order_by="LessonSection.position"
     )
+    job_aids: Mapped[list[JobAid]] = relationship(
+        back_populates="module", order_by="JobAid.position"
+    )
 
 
 class LessonSection(db.Model):
@@ -82,6 +85,34 @@ class LessonSection(db.Model):
     retired_at: Mapped[datetime | None]
 
     module: Mapped[Module] = relationship(back_populates="sections")
+
+
+class JobAid(db.Model):
+    """A template to download for an objective's artefact, kept with its text so every app
+    server can serve it without the curriculum files."""
+
+    __tablename__ = "job_aids"
+    __table_args__ = (UniqueConstraint("module_id", "slug"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(ForeignKey("modules.id"), index=True)
+    slug: Mapped[str] = mapped_column(String(80))
+    position: Mapped[int]
+    title: Mapped[str] = mapped_column(String(300))
+    filename: Mapped[str] = mapped_column(String(120))
+    objective: Mapped[str | None] = mapped_column(String(80))
+    content: Mapped[str] = mapped_column(Text)
+    retired_at: Mapped[datetime | None]
+
+    module: Mapped[Module] = relationship(back_populates="job_aids")
+
+    @property
+    def mimetype(self) -> str:
+        return "text/csv" if self.filename.endswith(".csv") else "text/markdown"
+
+    @property
+    def kind(self) -> str:
+        return "CSV" if self.filename.endswith(".csv") else "Markdown"
 
 
 class Objective(db.Model):

@@ -83,6 +83,19 @@ class LessonSection(Strict):
     included_from: str | None = None
 
 
+class JobAid(Strict):
+    """A template a learner downloads to produce an objective's artefact (a KPI definition card,
+    a retention schedule): a Markdown or CSV file in the programme folder's `job-aids/`."""
+
+    id: Slug
+    title: Text
+    file: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*\.(md|csv)$")]
+    #: The objective whose artefact it is (an id of the module's objectives).
+    objective: Slug | None = None
+    #: The file's text, read from `job-aids/<file>` when the folder is assembled.
+    content: Text
+
+
 class Assessment(Strict):
     """A bank of questions with its rules. Unset values take the defaults in figures.yaml."""
 
@@ -127,6 +140,7 @@ class Module(Strict):
     prerequisites: list[Slug] = Field(default_factory=list)
     lesson: list[LessonSection] = Field(default_factory=list)
     assessment: Assessment | None = None
+    job_aids: list[JobAid] = Field(default_factory=list)
 
     @property
     def in_preparation(self) -> bool:
@@ -153,6 +167,18 @@ class Module(Strict):
                     )
         if self.id in self.prerequisites:
             problems.append((("prerequisites",), "a module cannot be its own prerequisite"))
+        seen: set[str] = set()
+        for index, aid in enumerate(self.job_aids):
+            if aid.objective is not None and aid.objective not in objective_ids:
+                problems.append(
+                    (
+                        ("job_aids", index, "objective"),
+                        f"no objective {aid.objective!r} in this module",
+                    )
+                )
+            if aid.id in seen:
+                problems.append((("job_aids", index, "id"), f"job aid id {aid.id!r} is used twice"))
+            seen.add(aid.id)
         return problems
 
     @field_validator("objectives")

@@ -303,9 +303,7 @@ def grant_credits(user_id: int) -> tuple[list[ObjectiveCredit], set[int]]:
     module_ids = select(Objective.module_id).where(Objective.id.in_(objective_ids))
     modules = list(
         db.session.scalars(
-            select(Module)
-            .where(Module.id.in_(module_ids))
-            .options(selectinload(Module.objectives))
+            select(Module).where(Module.id.in_(module_ids)).options(selectinload(Module.objectives))
         )
     )
     touched: set[int] = set()

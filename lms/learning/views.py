@@ -14,6 +14,7 @@ from werkzeug.wrappers import Response
 
 from lms.assessments.models import Assessment
 from lms.assessments.operations import summary
+from lms.core.downloads import attachment
 from lms.curricula.glossary import linker, live_terms
 from lms.curricula.models import Module, Programme, Stage
 from lms.extensions import db
@@ -33,6 +34,7 @@ def _load(programme_slug: str, module_slug: str) -> tuple[Programme, Module]:
         .options(
             selectinload(Programme.modules).selectinload(Module.sections),
             selectinload(Programme.modules).selectinload(Module.objectives),
+            selectinload(Programme.modules).selectinload(Module.job_aids),
         )
     )
     if programme is None:
@@ -92,6 +94,7 @@ def module(programme_slug: str, module_slug: str) -> str:
         form=FlaskForm(),
         reports=section_reports(current_user.id, state.sections),
         bodies=_section_bodies(state.sections),
+        job_aids=[aid for aid in module.job_aids if aid.retired_at is None],
         minutes_left=_minutes_left(module, state.sections, state.done),
         prerequisites=[
             m
@@ -100,6 +103,18 @@ def module(programme_slug: str, module_slug: str) -> str:
             if m.slug == slug and m.retired_at is None
         ],
     )
+
+
+@bp.route("/learn/<programme_slug>/<module_slug>/job-aids/<aid_slug>")
+@signed_in
+def job_aid(programme_slug: str, module_slug: str, aid_slug: str) -> Response:
+    """A template to download, as the module page lists it (content anyone signed in may read,
+    like the lesson itself)."""
+    _programme, module = _load(programme_slug, module_slug)
+    aid = next((a for a in module.job_aids if a.slug == aid_slug and a.retired_at is None), None)
+    if aid is None:
+        abort(404)
+    return attachment(aid.content.encode("utf-8"), f"{aid.mimetype}; charset=utf-8", aid.filename)
 
 
 @bp.route("/learn/<programme_slug>/<module_slug>/sections/<section_slug>/done", methods=["POST"])

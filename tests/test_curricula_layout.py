@@ -64,9 +64,10 @@ def _never_exists() -> bool:
 
 
 #: Rows a fresh load numbers in file order, and that content written since the move adds to
-#: (questions tagged to objectives, the rewritten pre/post pair): in a fresh database their ids
+#: (questions tagged to objectives, the rewritten pre/post pair, the knowledge checks of modules
+#: 3-8, loaded before the pair): in a fresh database their ids
 #: shift. That a load over existing data keeps every id is the next test's check.
-GROWN_SINCE_THE_MOVE = {"questions", "question_versions"}
+GROWN_SINCE_THE_MOVE = {"questions", "question_versions", "assessments"}
 
 
 def test_a_fresh_load_gives_every_content_row_the_id_it_had_before_the_move(
@@ -241,16 +242,15 @@ def test_a_section_included_from_another_module_shows_its_text(app: Flask, tmp_p
     modules = root / "programmes" / PROGRAMME / "modules"
     lesson = modules / "measurement-attribution.md"
     lesson.write_text(
-        lesson.read_text(encoding="utf-8")
-        + "\n## {#conversion-definition include=integrated-marketing-systems/strategic-alignment/"
-        "cross-functional-kpis}\n",
+        lesson.read_text(encoding="utf-8") + '\n## {#kpi-recap objectives="conversion-definition" '
+        "include=integrated-marketing-systems/strategic-alignment/cross-functional-kpis}\n",
         encoding="utf-8",
     )
     with app.app_context():
         _load(root)
         sections = {(s.module.slug, s.slug): s for s in db.session.scalars(select(LessonSection))}
         original = sections[("strategic-alignment", "cross-functional-kpis")]
-        shown = sections[("measurement-attribution", "conversion-definition")]
+        shown = sections[("measurement-attribution", "kpi-recap")]
         assert (shown.title, shown.body) == (original.title, original.body)
         assert (
             shown.included_from == "integrated-marketing-systems/strategic-alignment/"
@@ -273,12 +273,12 @@ def test_an_include_of_nothing_is_refused_at_its_heading(
     lesson = root / "programmes" / PROGRAMME / "modules" / "measurement-attribution.md"
     lesson.write_text(
         lesson.read_text(encoding="utf-8")
-        + f"\n## {{#conversion-definition include={reference}}}\n",
+        + f"\n## {{#kpi-recap include={reference}}}\n",
         encoding="utf-8",
     )
-    line = line_of(lesson, "{#conversion-definition include=")
+    line = line_of(lesson, "{#kpi-recap include=")
     errors = validate(app, root)
-    assert f"{FOLDER}/modules/measurement-attribution.md:{line}: modules[4].lesson[0]:" in errors
+    assert f"{FOLDER}/modules/measurement-attribution.md:{line}: modules[4].lesson[6]:" in errors
     assert message in errors
 
 

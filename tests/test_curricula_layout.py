@@ -272,8 +272,7 @@ def test_an_include_of_nothing_is_refused_at_its_heading(
     root = programme_copy(tmp_path)
     lesson = root / "programmes" / PROGRAMME / "modules" / "measurement-attribution.md"
     lesson.write_text(
-        lesson.read_text(encoding="utf-8")
-        + f"\n## {{#kpi-recap include={reference}}}\n",
+        lesson.read_text(encoding="utf-8") + f"\n## {{#kpi-recap include={reference}}}\n",
         encoding="utf-8",
     )
     line = line_of(lesson, "{#kpi-recap include=")

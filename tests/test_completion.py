@@ -341,10 +341,14 @@ def test_the_catalogue_says_how_many_modules_are_ready(
     app: Flask, client, users, curricula
 ) -> None:
     with app.app_context():
-        counted = readiness([programme().id])[programme().id]
-        assert 0 < counted.ready < counted.total
+        taught = readiness([programme().id])[programme().id]
+        assert taught.ready == taught.total == 8  # 000 is taught in full
+        waiting = programme(WAITING_PROGRAMME)
+        counted = readiness([waiting.id])[waiting.id]
+        assert counted.ready < counted.total
     login(client, "learner@example.com")
     page = client.get("/catalogue").get_data(as_text=True)
+    assert "8 of 8 modules ready" in page
     assert f"{counted.ready} of {counted.total} modules ready" in page
     assert "(in preparation)" in page
 
@@ -353,7 +357,7 @@ def test_a_manager_is_warned_before_starting_a_cohort_on_a_programme_not_ready(
     app: Flask, client, users, curricula
 ) -> None:
     with app.app_context():
-        taken = programme()
+        taken = programme(WAITING_PROGRAMME)
         counted = readiness([taken.id])[taken.id]
         programme_id = taken.id
     login(client, "manager@example.com")

@@ -308,15 +308,16 @@ def test_signed_out_visitors_are_sent_to_sign_in(app: Flask, ids) -> None:
 def test_a_module_in_preparation_cannot_be_completed(app: Flask, ids, learner: FlaskClient) -> None:
     """A module without a lesson is in preparation: the page says so and lists its objectives,
     there is nothing to click, and the former self-attestation URL does not exist."""
+    unwritten_programme = "ai-machine-learning"  # 000 is taught in full; this track is not yet
     with app.app_context():
         unwritten = next(
             m
-            for m in programme().modules
+            for m in programme(unwritten_programme).modules
             if m.retired_at is None and not [s for s in m.sections if s.retired_at is None]
         )
         slug = unwritten.slug
         objective = next(o.text for o in unwritten.objectives if o.retired_at is None)
-    url = f"/learn/{PROGRAMME}/{slug}"
+    url = f"/learn/{unwritten_programme}/{slug}"
     html = page(learner, url)
     assert "In preparation" in html
     assert "cannot be completed" in html

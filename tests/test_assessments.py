@@ -712,6 +712,7 @@ def test_a_snapshot_keeps_what_the_learner_saw_after_the_question_changes(
     root = tmp_path / "curricula"
     (root / "programmes").mkdir(parents=True)
     shutil.copy(CURRICULA / "framework.yaml", root)
+    shutil.copy(CURRICULA / "figures.yaml", root)  # lessons and questions write figures
     programme = root / "programmes" / "integrated-marketing-systems"
     shutil.copytree(CURRICULA / "programmes" / "integrated-marketing-systems", programme)
     path = programme / "modules" / "strategic-alignment.questions.yaml"

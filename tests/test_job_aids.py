@@ -67,3 +67,18 @@ def test_a_template_for_an_objective_the_module_lacks_is_refused(
         and "modules[1].job_aids[1].objective: no objective 'data-retention' in this module"
         in result.stderr
     )
+
+
+def test_every_module_of_000_offers_a_template(app: Flask, curricula) -> None:
+    from sqlalchemy import select
+
+    from lms.curricula.models import Module, Programme
+    from lms.extensions import db
+
+    with app.app_context():
+        modules = db.session.scalars(
+            select(Module).join(Programme).where(Programme.slug == PROGRAMME)
+        ).all()
+        counts = {m.slug: len([a for a in m.job_aids if a.retired_at is None]) for m in modules}
+    assert all(counts.values()), counts
+    assert sum(counts.values()) >= 13

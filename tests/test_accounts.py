@@ -173,8 +173,31 @@ def test_sign_out_is_post_only_and_signs_out(client, users) -> None:
     response = sign_out(client)
     assert response.status_code == 302
     assert response.headers["Location"] == "/login"
-    assert "You have signed out." in text(client.get("/login"))
+    assert "You have signed out, on every device." in text(client.get("/login"))
     assert not is_signed_in(client)
+
+
+def test_signing_out_ends_the_session_on_the_server(app, client, users) -> None:
+    """Cookies copied before signing out (session and remember-me) open nothing afterwards."""
+    submit(
+        client, "/login", {"email": "learner@example.com", "password": PASSWORD, "remember": "y"}
+    )
+    cookies = {c.key: c.value for c in client._cookies.values()}
+    assert "remember_token" in cookies and "session" in cookies
+    assert client.get("/account").status_code == 200
+    sign_out(client)
+    for name in ("session", "remember_token"):
+        thief = app.test_client()
+        thief.set_cookie(name, cookies[name])
+        response = thief.get("/account")
+        assert response.status_code == 302, name
+        assert response.headers["Location"].startswith("/login"), name
+
+
+def test_keep_me_signed_in_lasts_thirty_days(app) -> None:
+    from datetime import timedelta
+
+    assert app.config["REMEMBER_COOKIE_DURATION"] == timedelta(days=30)
 
 
 def test_keep_me_signed_in_sets_an_httponly_remember_cookie(client, users) -> None:

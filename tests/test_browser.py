@@ -97,7 +97,7 @@ def test_learner_signs_in_and_reads_a_programme(page) -> None:
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.get_by_role("button", name="Sign out").click()
-    assert page.get_by_text("You have signed out.").is_visible()
+    assert page.get_by_text("You have signed out, on every device.").is_visible()
 
 
 def test_admin_invites_a_colleague_who_sets_a_password(page, app: Flask) -> None:

@@ -62,9 +62,14 @@ def login() -> str | Response:
 @bp.route("/logout", methods=["POST"])
 @public
 def logout() -> Response:
+    # A new session token ends this session and every other one on the server (old session
+    # and remember-me cookies name the old token), not only the cookie in this browser.
+    if current_user.is_authenticated:
+        current_user.rotate_session_token()
+        db.session.commit()
     logout_user()
     session.clear()
-    flash("You have signed out.", "info")
+    flash("You have signed out, on every device.", "info")
     return redirect(url_for("accounts.login"))
 
 

@@ -7,8 +7,10 @@ keeps its row (and every learner record pointing at it); a removed one is marked
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -211,7 +213,7 @@ def _load_programme(document: schema.Programme, content_hash: str) -> list[str]:
         module.estimated_minutes = source.estimated_minutes
         module.prerequisites = list(source.prerequisites)
         module.retired_at = None
-        _load_objectives(module, source.objectives)
+        changes.extend(_load_objectives(module, source.objectives, where))
         changes.extend(_load_sections(module, source, where))
         changes.extend(_load_job_aids(module, source, where))
     for retired in existing.values():
@@ -247,72 +249,89 @@ def _load_programme(document: schema.Programme, content_hash: str) -> list[str]:
     return changes
 
 
-def _load_sections(module: Module, source_module: schema.Module, where: str) -> list[str]:
+def _sync_by_slug(
+    rows: list[Any],
+    sources: list[Any],
+    make: Callable[[Any], Any],
+    fill: Callable[[Any, Any], None],
+    fingerprint: Callable[[Any], tuple[Any, ...]],
+    label: Callable[[str], str],
+) -> list[str]:
+    """Match rows to sources by slug: create the new, update the rest in file order, retire
+    (never delete) those that left the file, since learner records point at them. Returns
+    what changed, a line each, as `label(slug)` + ": created/updated/retired"."""
     changes = []
-    existing = {section.slug: section for section in module.sections} if module.id else {}
+    existing = {row.slug: row for row in rows}
     now = now_utc()
-    for position, source in enumerate(source_module.lesson, start=1):
-        section = existing.pop(source.id, None)
-        if section is None:
-            section = LessonSection(slug=source.id, module=module)
-            db.session.add(section)
-            changes.append(f"section {where}#{source.id}: created")
-        elif (section.title, section.body, section.retired_at) != (source.title, source.body, None):
-            changes.append(f"section {where}#{source.id}: updated")
-        section.position = position
+    for position, source in enumerate(sources, start=1):
+        row = existing.pop(source.id, None)
+        before = None
+        if row is None:
+            row = make(source)
+            db.session.add(row)
+        else:
+            before = (*fingerprint(row), row.retired_at)
+        row.position = position
+        fill(row, source)
+        row.retired_at = None
+        if before is None:
+            changes.append(f"{label(source.id)}: created")
+        elif before != (*fingerprint(row), None):
+            changes.append(f"{label(source.id)}: updated")
+    for retired in existing.values():
+        if retired.retired_at is None:
+            changes.append(f"{label(retired.slug)}: retired")
+        retired.retired_at = retired.retired_at or now
+        retired.position = 1000 + retired.position
+    return changes
+
+
+def _load_sections(module: Module, source_module: schema.Module, where: str) -> list[str]:
+    def fill(section: LessonSection, source: schema.LessonSection) -> None:
         section.title = source.title
         section.body = source.body
         section.objectives = source_module.section_objectives(source)
         section.included_from = source.included_from
-        section.retired_at = None
-    for retired in existing.values():
-        if retired.retired_at is None:
-            changes.append(f"section {where}#{retired.slug}: retired")
-        retired.retired_at = retired.retired_at or now
-        retired.position = 1000 + retired.position
-    return changes
+
+    return _sync_by_slug(
+        module.sections if module.id else [],
+        source_module.lesson,
+        lambda source: LessonSection(slug=source.id, module=module),
+        fill,
+        lambda section: (section.title, section.body),
+        lambda slug: f"section {where}#{slug}",
+    )
 
 
 def _load_job_aids(module: Module, source_module: schema.Module, where: str) -> list[str]:
-    changes = []
-    existing = {aid.slug: aid for aid in module.job_aids} if module.id else {}
-    now = now_utc()
-    for position, source in enumerate(source_module.job_aids, start=1):
-        aid = existing.pop(source.id, None)
-        if aid is None:
-            aid = JobAid(slug=source.id, module=module)
-            db.session.add(aid)
-            changes.append(f"job aid {where}/{source.id}: created")
-        elif (aid.title, aid.content, aid.retired_at) != (source.title, source.content, None):
-            changes.append(f"job aid {where}/{source.id}: updated")
-        aid.position = position
+    def fill(aid: JobAid, source: schema.JobAid) -> None:
         aid.title = source.title
         aid.filename = source.file
         aid.objective = source.objective
         aid.content = source.content
-        aid.retired_at = None
-    for retired in existing.values():
-        if retired.retired_at is None:
-            changes.append(f"job aid {where}/{retired.slug}: retired")
-        retired.retired_at = retired.retired_at or now
-        retired.position = 1000 + retired.position
-    return changes
+
+    return _sync_by_slug(
+        module.job_aids if module.id else [],
+        source_module.job_aids,
+        lambda source: JobAid(slug=source.id, module=module),
+        fill,
+        lambda aid: (aid.title, aid.content),
+        lambda slug: f"job aid {where}/{slug}",
+    )
 
 
-def _load_objectives(module: Module, objectives: list[schema.Objective]) -> None:
-    existing = {objective.slug: objective for objective in module.objectives} if module.id else {}
-    now = now_utc()
-    for position, source in enumerate(objectives, start=1):
-        objective = existing.pop(source.id, None)
-        if objective is None:
-            objective = Objective(slug=source.id, module=module)
-            db.session.add(objective)
-        objective.position = position
+def _load_objectives(module: Module, objectives: list[schema.Objective], where: str) -> list[str]:
+    def fill(objective: Objective, source: schema.Objective) -> None:
         objective.text = source.text
-        objective.retired_at = None
-    for retired in existing.values():
-        retired.retired_at = retired.retired_at or now
-        retired.position = 1000 + retired.position
+
+    return _sync_by_slug(
+        module.objectives if module.id else [],
+        objectives,
+        lambda source: Objective(slug=source.id, module=module),
+        fill,
+        lambda objective: (objective.text,),
+        lambda slug: f"objective {where}/{slug}",
+    )
 
 
 def _load_framework(document: schema.Framework, content_hash: str) -> None:

@@ -589,15 +589,21 @@ def parse_tree(path: Path) -> list[ParsedFile]:
     found_paths = discover(path)
     # Figures first: programmes write `{{ figure('id') }}` and are validated with them filled in.
     figures_file = next((p for p in found_paths if p.name == "figures.yaml"), None)
-    figures = _figures_near(path / "programmes") if path.is_dir() else _figures_near(path)
+    figures_parsed = None
     if figures_file is not None:
-        figures_doc = parse_file(figures_file, figures={}).document
+        shown = str(figures_file.relative_to(base.parent))
+        figures_parsed = parse_file(figures_file, shown, figures={})
+        figures_doc = figures_parsed.document
         figures = dict(figures_doc.figures) if isinstance(figures_doc, schema.Figures) else {}
+    else:  # a programme folder or file checked on its own: the figures of its curricula
+        figures = _figures_near(path / "programmes") if path.is_dir() else _figures_near(path)
     for found in found_paths:
         shown = str(found.relative_to(base.parent))
         if layout.is_programme_folder(found):
             item = assemble_programme(found, shown)
             folders.append(item)
+        elif found == figures_file and figures_parsed is not None:
+            item = figures_parsed  # read once, above
         else:
             item = parse_file(found, shown, figures=figures)
         parsed.append(item)
